@@ -1,3 +1,264 @@
-/* main.c: the hedgesync command line. */
+/* main.c: the hedgesync command line: one binary, one verb per job. */
+#include <jansson.h>
 #include <stdio.h>
-int main(void) { puts("hedgesync " HS_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi/config.h"
+#include "fcgi/server.h"
+#include "github/base/buf.h"
+#include "github/base/err.h"
+#include "github/base/log.h"
+#include "sync/store.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(const struct hs_config *cfg, int argc, char **argv);
+	int needs_config; /* 1: load settings first; 2: and check all serve needs */
+	const char *usage;
+	const char *help;
+};
+
+static int cmd_serve(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_db(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_deliveries(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_version(const struct hs_config *cfg, int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "serve", cmd_serve, 2, "serve [--config FILE]",
+	  "Run the FastCGI service on HEDGESYNC_LISTEN until SIGTERM." },
+	{ "db", cmd_db, 1, "db migrate [--config FILE]",
+	  "Create the database or bring its schema up to date." },
+	{ "deliveries", cmd_deliveries, 1,
+	  "deliveries list [--failed] [--limit N] [--json] | deliveries retry ID",
+	  "Show stored webhook deliveries; put a dead-lettered one back in the queue." },
+	{ "version", cmd_version, 0, "version", "Print the version." },
+	{ NULL, NULL, 0, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hedgesync [--config FILE] <command> [options]\n\n");
+	for (const struct cmd *c = cmds; c->name; c++)
+		fprintf(f, "  %-12s %s\n", c->name, c->help);
+	fprintf(f, "\nSettings come from the environment and --config FILE (KEY=VALUE\n"
+		   "lines); see README.md.  'hedgesync COMMAND --help' shows a command's options.\n");
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int cmd_version(const struct hs_config *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	(void)argc;
+	(void)argv;
+	printf("hedgesync %s\n", HS_VERSION);
+	return 0;
+}
+
+static int cmd_serve(const struct hs_config *cfg, int argc, char **argv)
+{
+	if (argc > 1) {
+		fprintf(stderr, "hedgesync serve: unexpected argument %s\n", argv[1]);
+		return 2;
+	}
+	return server_run(cfg);
+}
+
+static int open_db(const struct hs_config *cfg, struct store **st)
+{
+	char err[HS_ERRBUF];
+
+	if (store_open(cfg->db_path, st, err) || store_migrate(*st, err)) {
+		fprintf(stderr, "hedgesync: %s\n", err);
+		store_close(*st);
+		*st = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_db(const struct hs_config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	int before = 0, after = 0;
+	char err[HS_ERRBUF];
+
+	if (argc != 2 || strcmp(argv[1], "migrate")) {
+		fprintf(stderr, "usage: hedgesync db migrate\n");
+		return 2;
+	}
+	if (store_open(cfg->db_path, &st, err)) {
+		fprintf(stderr, "hedgesync: %s\n", err);
+		return 1;
+	}
+	store_schema_version(st, &before);
+	if (store_migrate(st, err)) {
+		fprintf(stderr, "hedgesync: %s\n", err);
+		store_close(st);
+		return 1;
+	}
+	store_schema_version(st, &after);
+	printf("%s: schema %d -> %d\n", cfg->db_path, before, after);
+	store_close(st);
+	return 0;
+}
+
+struct list_ctx {
+	int json;
+	json_t *arr;
+};
+
+static int print_delivery(const struct store_delivery_row *d, void *arg)
+{
+	struct list_ctx *c = arg;
+	char when[32];
+	time_t t = (time_t)(d->received_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (c->json) {
+		json_array_append_new(c->arr, json_pack(
+			"{s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:i, s:s?}",
+			"id", (json_int_t)d->id, "guid", d->guid, "event", d->event,
+			"action", d->action, "repository", d->repo, "received", when,
+			"state", d->state, "attempts", d->attempts, "last_error", d->last_error));
+		return 0;
+	}
+	printf("%-6lld %-36s %-22s %-28s %-8s %d %s\n", (long long)d->id, d->guid,
+	       d->event, d->repo ? d->repo : "-", d->state, d->attempts,
+	       d->last_error ? d->last_error : "");
+	return 0;
+}
+
+static int cmd_deliveries(const struct hs_config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	char err[HS_ERRBUF];
+	int rc = 0;
+
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		struct list_ctx c = { 0, NULL };
+		int failed = 0, limit = 50;
+
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--failed"))
+				failed = 1;
+			else if (!strcmp(argv[i], "--json"))
+				c.json = 1;
+			else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+				limit = atoi(argv[++i]);
+			else {
+				fprintf(stderr, "hedgesync deliveries list: unknown option %s\n", argv[i]);
+				return 2;
+			}
+		}
+		if (open_db(cfg, &st))
+			return 1;
+		if (c.json)
+			c.arr = json_array();
+		else
+			printf("%-6s %-36s %-22s %-28s %-8s %s %s\n", "ID", "DELIVERY", "EVENT",
+			       "REPOSITORY", "STATE", "N", "LAST ERROR");
+		if (store_delivery_list(st, failed, limit, print_delivery, &c, err)) {
+			fprintf(stderr, "hedgesync: %s\n", err);
+			rc = 1;
+		}
+		if (c.json) {
+			json_dumpf(c.arr, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(c.arr);
+		}
+	} else if (argc == 3 && !strcmp(argv[1], "retry")) {
+		if (open_db(cfg, &st))
+			return 1;
+		if (store_delivery_retry(st, argv[2], err)) {
+			fprintf(stderr, "hedgesync: %s\n", err);
+			rc = 1;
+		} else {
+			printf("delivery %s queued again\n", argv[2]);
+		}
+	} else {
+		fprintf(stderr, "usage: hedgesync %s\n", cmds[2].usage);
+		return 2;
+	}
+	store_close(st);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct hs_config cfg;
+	struct hs_buf msg = HS_BUF_INIT(64 * 1024);
+	const char *config_file = NULL;
+	const struct cmd *c;
+	enum hs_log_level level = HS_LOG_INFO;
+	enum hs_log_format format = HS_LOG_TEXT;
+	int rc, n = 0;
+
+	/* --config FILE may stand anywhere; take it out of argv. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "hedgesync: --config needs a file\n");
+				return 2;
+			}
+			config_file = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			config_file = argv[i] + 9;
+		} else {
+			argv[++n] = argv[i];
+		}
+	}
+	argc = n + 1;
+	argv[argc] = NULL;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(NULL, 0, NULL);
+	for (c = cmds; c->name && strcmp(c->name, argv[1]); c++)
+		;
+	if (!c->name) {
+		fprintf(stderr, "hedgesync: unknown command '%s'\n\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	if (wants_help(argc - 1, argv + 1)) {
+		printf("usage: hedgesync %s\n\n%s\n", c->usage, c->help);
+		return 0;
+	}
+	if (!c->needs_config)
+		return c->fn(NULL, argc - 1, argv + 1);
+
+	/* Every problem in one message: what cfg_load found and what serve
+	 * cannot do without. */
+	rc = cfg_load(&cfg, config_file, &msg);
+	if (c->needs_config == 2 && cfg_check_serve(&cfg, &msg))
+		rc = HS_EINVAL;
+	if (rc) {
+		fprintf(stderr, "hedgesync: cannot start, the configuration is invalid:\n%s",
+			hs_buf_str(&msg));
+		hs_buf_release(&msg);
+		cfg_release(&cfg);
+		return 2;
+	}
+	hs_buf_release(&msg);
+	hs_log_parse_level(cfg.log_level, &level);
+	hs_log_parse_format(cfg.log_format, &format);
+	hs_log_setup(level, format);
+	rc = c->fn(&cfg, argc - 1, argv + 1);
+	cfg_release(&cfg);
+	return rc;
+}

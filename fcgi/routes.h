@@ -1,0 +1,18 @@
+/* routes.h: the route table of `hedgesync serve`. */
+#ifndef FCGI_ROUTES_H
+#define FCGI_ROUTES_H
+
+struct http_req;
+
+/* Answer one request: find its route, check the method, run the handler.
+ * Unknown path: 404; known path, other method: 405 with Allow. */
+void routes_dispatch(struct http_req *r);
+
+/* Route handlers, one module each. */
+void webhook_handle(struct http_req *r);   /* POST WEBHOOK_PATH */
+void health_handle(struct http_req *r);    /* GET /healthz */
+void metrics_handle(struct http_req *r);   /* GET /metrics */
+void api_handle(struct http_req *r);       /* /api/v1/... */
+void netbox_handle(struct http_req *r);    /* POST /api/netbox/webhooks */
+
+#endif

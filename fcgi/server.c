@@ -1,0 +1,234 @@
+/* server.c: listen, accept FastCGI requests on N threads, run the workers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi/app.h"
+#include "fcgi/http.h"
+#include "fcgi/routes.h"
+#include "fcgi/server.h"
+#include "github/base/clock.h"
+#include "github/base/err.h"
+#include "github/base/log.h"
+#include "github/base/mem.h"
+#include "github/base/metrics.h"
+#include "sync/queue.h"
+#include "sync/store.h"
+
+#define STOP_GRACE_MS 20000
+
+struct req_thread {
+	struct app *app;
+	pthread_t thread;
+	int done;
+};
+
+static void *request_main(void *arg)
+{
+	struct req_thread *t = arg;
+	struct app *app = t->app;
+	struct store *store = NULL;
+	FCGX_Request fcgx;
+	char err[HS_ERRBUF];
+
+	if (store_open(app->env.db_path, &store, err)) {
+		hs_error("request thread: %s", err);
+		goto out;
+	}
+	FCGX_InitRequest(&fcgx, app->listen_fd, 0);
+	while (!app->stopping && FCGX_Accept_r(&fcgx) >= 0) {
+		struct http_req r;
+
+		http_req_init(&r, &fcgx, app, store);
+		routes_dispatch(&r);
+		if (!r.replied)
+			http_error(&r, 500, "internal", "no reply was made", NULL);
+		hs_log(HS_LOG_DEBUG, NULL, NULL, "%s %s %d", r.method, r.path, r.status);
+		http_req_release(&r);
+		FCGX_Finish_r(&fcgx);
+	}
+	FCGX_Free(&fcgx, 1);
+out:
+	store_close(store);
+	t->done = 1;
+	return NULL;
+}
+
+static void describe_metrics(struct hs_metrics *m)
+{
+	hs_metrics_describe(m, "hedgesync_build_info", "gauge",
+			    "Version of the running hedgesync.");
+	hs_metrics_describe(m, "hedgesync_webhook_deliveries_total", "counter",
+			    "Webhook deliveries received, by event and outcome.");
+	hs_metrics_describe(m, "hedgesync_deliveries_stored", "gauge",
+			    "Deliveries recorded in the database.");
+	hs_metrics_describe(m, "hedgesync_jobs", "gauge",
+			    "Jobs in the database by state (queued includes retries waiting).");
+	hs_metrics_describe(m, "hedgesync_job_attempts_total", "counter",
+			    "Job attempts started, by kind.");
+	hs_metrics_describe(m, "hedgesync_job_failures_total", "counter",
+			    "Job attempts that failed, by kind.");
+	hs_metrics_describe(m, "hedgesync_job_duration_seconds", "histogram",
+			    "Time one job attempt ran, by kind.");
+	hs_metrics_describe(m, "hedgesync_job_latency_seconds", "histogram",
+			    "Time from a job's arrival to its completion, by kind.");
+	{
+		char labels[128];
+
+		snprintf(labels, sizeof(labels), "version=\"%s\"", HS_VERSION);
+		hs_metrics_set(m, "hedgesync_build_info", labels, 1);
+	}
+}
+
+static int open_listener(const char *spec, char *err)
+{
+	int is_unix, fd;
+	const char *addr;
+	struct stat sb;
+
+	if (cfg_parse_listen(spec, &is_unix, &addr)) {
+		hs_seterr(err, "bad HEDGESYNC_LISTEN %s", spec);
+		return -1;
+	}
+	if (is_unix && stat(addr, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			hs_seterr(err, "%s exists and is not a socket", addr);
+			return -1;
+		}
+		unlink(addr); /* a stale socket of a previous run */
+	}
+	fd = FCGX_OpenSocket(addr, 1024);
+	if (fd < 0) {
+		hs_seterr(err, "cannot listen on %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	if (is_unix)
+		chmod(addr, 0660); /* the web server's group must reach it */
+	return fd;
+}
+
+int server_run(const struct hs_config *cfg)
+{
+	struct app app;
+	struct req_thread *threads = NULL;
+	struct queue_opts qopts;
+	struct store *store = NULL;
+	sigset_t sigs;
+	char err[HS_ERRBUF];
+	int sig = 0, status = 1, released, all_done = 1;
+	const char *retry_base = getenv("HEDGESYNC_RETRY_BASE_MS");
+
+	memset(&app, 0, sizeof(app));
+	app.cfg = cfg;
+	app.listen_fd = -1;
+	app.env.db_path = cfg->db_path;
+	app.env.test_handlers = cfg->test_handlers;
+	app.env.test_record = getenv("HEDGESYNC_TEST_RECORD");
+	app.metrics = hs_metrics_new();
+	app.env.metrics = app.metrics;
+	describe_metrics(app.metrics);
+
+	/* Every thread inherits this mask; the main thread takes the signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (store_open(cfg->db_path, &store, err) || store_migrate(store, err)) {
+		hs_error("database %s: %s", cfg->db_path, err);
+		goto out;
+	}
+	if (FCGX_Init()) {
+		hs_error("FCGX_Init failed");
+		goto out;
+	}
+	app.listen_fd = open_listener(cfg->listen, err);
+	if (app.listen_fd < 0) {
+		hs_error("%s", err);
+		goto out;
+	}
+
+	memset(&qopts, 0, sizeof(qopts));
+	qopts.env = &app.env;
+	qopts.workers = cfg->workers;
+	qopts.lease_ms = cfg->lease_seconds * 1000;
+	qopts.max_attempts = cfg->job_attempts;
+	qopts.retry_base_ms = retry_base ? atoi(retry_base) : 2000;
+	if (qopts.retry_base_ms < 1)
+		qopts.retry_base_ms = 2000;
+	qopts.retry_max_ms = 3600 * 1000;
+	if (queue_start(&qopts, &app.queue, err)) {
+		hs_error("%s", err);
+		goto out;
+	}
+
+	threads = hs_calloc((size_t)cfg->threads, sizeof(*threads));
+	for (int i = 0; i < cfg->threads; i++) {
+		threads[i].app = &app;
+		if (pthread_create(&threads[i].thread, NULL, request_main, &threads[i])) {
+			hs_error("cannot start request thread %d", i);
+			app.stopping = 1;
+			goto out;
+		}
+	}
+	hs_info("hedgesync %s serving on %s (%d request threads, %d workers, database %s)",
+		HS_VERSION, cfg->listen, cfg->threads, cfg->workers, cfg->db_path);
+
+	while (sigwait(&sigs, &sig) == 0 && (sig == SIGHUP || sig == SIGPIPE))
+		;
+	hs_info("signal %d: stopping", sig);
+	status = 0;
+out:
+	app.stopping = 1;
+	FCGX_ShutdownPending();
+	if (app.listen_fd >= 0) {
+		/* Wake the threads blocked in accept(): they see an error and end. */
+		shutdown(app.listen_fd, SHUT_RDWR);
+	}
+	if (threads) {
+		int64_t deadline = hs_monotonic_ms() + STOP_GRACE_MS;
+
+		for (int i = 0; i < cfg->threads; i++) {
+			if (!threads[i].thread)
+				continue;
+			while (!threads[i].done && hs_monotonic_ms() < deadline)
+				hs_sleep_ms(10);
+			if (threads[i].done)
+				pthread_join(threads[i].thread, NULL);
+			else
+				all_done = 0;
+		}
+	}
+	released = queue_stop(app.queue, STOP_GRACE_MS);
+	if (released)
+		hs_warn("released %d unfinished jobs for a later run", released);
+	if (app.listen_fd >= 0) {
+		int is_unix;
+		const char *addr;
+
+		close(app.listen_fd);
+		if (cfg_parse_listen(cfg->listen, &is_unix, &addr) == 0 && is_unix)
+			unlink(addr);
+	}
+	store_close(store);
+	if (all_done && released == 0) {
+		/* Threads that outlived the grace period still use these; they
+		 * end with the process. */
+		free(threads);
+		hs_metrics_free(app.metrics);
+	}
+	if (status == 0)
+		hs_info("stopped");
+	return status;
+}

@@ -1,0 +1,61 @@
+/* status.c: /healthz and /metrics. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi/app.h"
+#include "fcgi/http.h"
+#include "fcgi/routes.h"
+#include "github/base/buf.h"
+#include "github/base/err.h"
+#include "github/base/metrics.h"
+#include "sync/store.h"
+
+void health_handle(struct http_req *r)
+{
+	int version = 0;
+
+	if (store_schema_version(r->store, &version) || version != store_schema_latest()) {
+		http_error(r, 503, "unhealthy", "the database cannot be read", NULL);
+		return;
+	}
+	http_json(r, 200, json_pack("{s:s, s:s, s:i}", "status", "ok", "version", HS_VERSION,
+				    "schema", version));
+}
+
+void metrics_handle(struct http_req *r)
+{
+	struct hs_metrics *m = r->app->metrics;
+	struct store_queue_stats st;
+	struct hs_buf out = HS_BUF_INIT(4 << 20);
+
+	/* Queue gauges come from the database, so they are right across
+	 * restarts and across several processes sharing one database. */
+	if (store_queue_stats(r->store, &st) == HS_OK) {
+		hs_metrics_set(m, "hedgesync_jobs", "state=\"queued\"", (double)st.queued);
+		hs_metrics_set(m, "hedgesync_jobs", "state=\"running\"", (double)st.running);
+		hs_metrics_set(m, "hedgesync_jobs", "state=\"dead\"", (double)st.dead);
+		hs_metrics_set(m, "hedgesync_jobs", "state=\"done\"", (double)st.done);
+		hs_metrics_set(m, "hedgesync_deliveries_stored", NULL, (double)st.deliveries);
+	}
+	hs_metrics_render(m, &out);
+	http_reply(r, 200, "text/plain; version=0.0.4", NULL, hs_buf_str(&out), out.len);
+	hs_buf_release(&out);
+}
+
+/* The REST API of the later parts lives under /api/v1/; every call needs a
+ * bearer token, so an unauthenticated caller learns nothing about paths. */
+void api_handle(struct http_req *r)
+{
+	if (http_check_bearer(r)) {
+		http_error(r, 401, "unauthorized",
+			   "a bearer token from HEDGESYNC_API_TOKENS is required", NULL);
+		return;
+	}
+	http_error(r, 404, "not_found", "no such API path", NULL);
+}
+
+void netbox_handle(struct http_req *r)
+{
+	http_error(r, 404, "not_found", "NetBox webhooks are not enabled on this service",
+		   NULL);
+}

@@ -1,0 +1,15 @@
+/* env.h: what the domain layer needs from the process: settings and shared
+ * services, filled in once by the front (fcgi/) and read-only afterwards. */
+#ifndef SYNC_ENV_H
+#define SYNC_ENV_H
+
+struct hs_metrics;
+
+struct sync_env {
+	const char *db_path;        /* every worker opens its own connection */
+	struct hs_metrics *metrics; /* shared registry, borrowed */
+	int test_handlers;          /* enable the test-only event */
+	const char *test_record;    /* file the test handler appends to */
+};
+
+#endif

@@ -1,0 +1,653 @@
+/* store.c: sqlite schema, migrations, deliveries and the job queue. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "github/base/clock.h"
+#include "github/base/err.h"
+#include "github/base/mem.h"
+#include "sync/store.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+/* Statements prepared once per connection. */
+enum stmt_id {
+	ST_DELIVERY_INSERT,
+	ST_JOB_INSERT,
+	ST_JOB_CLAIM,
+	ST_JOB_RENEW,
+	ST_JOB_DONE,
+	ST_JOB_FAIL,
+	ST_JOB_RELEASE,
+	ST_DELIVERY_STATE,
+	ST_DELIVERY_EXISTS,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_DELIVERY_INSERT] =
+		"INSERT INTO deliveries(guid, event, action, repo, installation_id,"
+		" received_ms, state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_JOB_INSERT] =
+		"INSERT INTO jobs(delivery_id, kind, ordering_key, payload, state,"
+		" run_after_ms, created_ms) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+	/*
+	 * The head of each ordering key is its unfinished job with the lowest id.
+	 * A head runs when it is due and nobody holds a live lease on it; later
+	 * jobs of the same key wait, so one repository branch sees its jobs in
+	 * arrival order, one at a time.
+	 */
+	[ST_JOB_CLAIM] =
+		"UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until_ms = ?3,"
+		" attempts = attempts + 1, started_ms = ?2"
+		" WHERE id = (SELECT j.id FROM jobs j"
+		"  WHERE j.state IN ('queued', 'running')"
+		"   AND j.id = (SELECT min(k.id) FROM jobs k"
+		"               WHERE k.ordering_key = j.ordering_key"
+		"                 AND k.state IN ('queued', 'running'))"
+		"   AND ((j.state = 'queued' AND j.run_after_ms <= ?2)"
+		"        OR (j.state = 'running' AND j.lease_until_ms < ?2))"
+		"  ORDER BY j.id LIMIT 1)"
+		" RETURNING id, delivery_id, kind, ordering_key, payload, attempts, created_ms",
+	[ST_JOB_RENEW] =
+		"UPDATE jobs SET lease_until_ms = ?3 WHERE id = ?1 AND lease_owner = ?2"
+		" AND state = 'running'",
+	[ST_JOB_DONE] =
+		"UPDATE jobs SET state = 'done', finished_ms = ?3, duration_ms = ?4,"
+		" lease_owner = NULL, lease_until_ms = NULL, last_error = NULL"
+		" WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+	[ST_JOB_FAIL] =
+		"UPDATE jobs SET state = CASE WHEN ?3 = 0 THEN 'dead' ELSE 'queued' END,"
+		" run_after_ms = ?3, last_error = ?4, lease_owner = NULL,"
+		" lease_until_ms = NULL, finished_ms = CASE WHEN ?3 = 0 THEN ?5 END"
+		" WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+	[ST_JOB_RELEASE] =
+		"UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0),"
+		" lease_owner = NULL, lease_until_ms = NULL"
+		" WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+	[ST_DELIVERY_STATE] =
+		"SELECT guid, event, action FROM deliveries WHERE id = ?1",
+	[ST_DELIVERY_EXISTS] =
+		"SELECT count(*) FROM deliveries WHERE guid = ?1",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* Forward migrations; migrations[i] takes the schema from version i to i+1. */
+static const char *const migrations[] = {
+	/* 1: deliveries and the job queue */
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  guid TEXT NOT NULL UNIQUE,"
+	"  event TEXT NOT NULL,"
+	"  action TEXT,"
+	"  repo TEXT,"
+	"  installation_id INTEGER NOT NULL DEFAULT 0,"
+	"  received_ms INTEGER NOT NULL,"
+	"  state TEXT NOT NULL,"           /* queued or ignored at intake */
+	"  body BLOB NOT NULL"
+	");"
+	"CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  delivery_id INTEGER REFERENCES deliveries(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  ordering_key TEXT NOT NULL,"
+	"  payload BLOB,"                  /* for jobs no delivery carries */
+	"  state TEXT NOT NULL CHECK (state IN ('queued','running','done','dead')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  run_after_ms INTEGER NOT NULL,"
+	"  lease_owner TEXT,"
+	"  lease_until_ms INTEGER,"
+	"  last_error TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  started_ms INTEGER,"
+	"  finished_ms INTEGER,"
+	"  duration_ms INTEGER"
+	");"
+	"CREATE INDEX jobs_open ON jobs(ordering_key, id) WHERE state IN ('queued','running');"
+	"CREATE INDEX jobs_state ON jobs(state);"
+	"CREATE INDEX jobs_delivery ON jobs(delivery_id);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
+
+static int db_error(struct store *s, char *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(s->db);
+
+	hs_seterr(err, "%s: %s", what, sqlite3_errmsg(s->db));
+	if ((code & 0xff) == SQLITE_CONSTRAINT)
+		return HS_ECONFLICT;
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		return HS_ERETRY;
+	return HS_EDB;
+}
+
+static int exec(struct store *s, const char *sql, char *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		hs_seterr(err, "%s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return HS_EDB;
+	}
+	return HS_OK;
+}
+
+/* The prepared statement `id`, reset and unbound, ready to bind. */
+static sqlite3_stmt *stmt(struct store *s, enum stmt_id id, char *err)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				       &st, NULL) != SQLITE_OK) {
+			db_error(s, err, "prepare");
+			return NULL;
+		}
+		s->stmt[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_open(const char *path, struct store **out, char *err)
+{
+	struct store *s = hs_calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		hs_seterr(err, "cannot open database %s: %s", path,
+			  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		rc = HS_EDB;
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* WAL: readers do not block the writer.  synchronous=FULL: a delivery
+	 * answered 202 survives a power loss, not only a crash. */
+	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		     " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", err);
+	if (rc)
+		goto fail;
+	*out = s;
+	return HS_OK;
+fail:
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int store_schema_latest(void)
+{
+	return N_MIGRATIONS;
+}
+
+int store_schema_version(struct store *s, int *version)
+{
+	sqlite3_stmt *st;
+	int rc = HS_EDB;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return HS_EDB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		rc = HS_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_migrate(struct store *s, char *err)
+{
+	int version, rc;
+	char sql[64];
+
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc;
+	/* Read the version inside the write lock: two processes starting at
+	 * once must not both run the same step. */
+	if (store_schema_version(s, &version)) {
+		rc = db_error(s, err, "read schema version");
+		goto rollback;
+	}
+	if (version > N_MIGRATIONS) {
+		hs_seterr(err, "database schema %d is newer than this hedgesync (%d)",
+			  version, N_MIGRATIONS);
+		rc = HS_EINVAL;
+		goto rollback;
+	}
+	for (; version < N_MIGRATIONS; version++) {
+		rc = exec(s, migrations[version], err);
+		if (rc)
+			goto rollback;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		rc = exec(s, sql, err);
+		if (rc)
+			goto rollback;
+	}
+	return exec(s, "COMMIT", err);
+rollback:
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+int store_delivery_add(struct store *s, const struct store_delivery_in *d,
+		       int64_t *job_id, char *err)
+{
+	sqlite3_stmt *st;
+	int64_t now = hs_now_ms(), delivery;
+	int rc;
+
+	if (job_id)
+		*job_id = 0;
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc == HS_EDB ? db_error(s, err, "begin") : rc;
+	st = stmt(s, ST_DELIVERY_INSERT, err);
+	if (!st) {
+		rc = HS_EDB;
+		goto rollback;
+	}
+	bind_text(st, 1, d->guid);
+	bind_text(st, 2, d->event);
+	bind_text(st, 3, d->action);
+	bind_text(st, 4, d->repo);
+	sqlite3_bind_int64(st, 5, d->installation_id);
+	sqlite3_bind_int64(st, 6, now);
+	bind_text(st, 7, d->job_kind ? "queued" : "ignored");
+	sqlite3_bind_blob64(st, 8, d->len ? d->body : "", d->len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_error(s, err, "store delivery");
+		if (rc == HS_ECONFLICT)
+			hs_seterr(err, "delivery %s is already stored", d->guid);
+		goto rollback;
+	}
+	delivery = sqlite3_last_insert_rowid(s->db);
+	if (d->job_kind) {
+		st = stmt(s, ST_JOB_INSERT, err);
+		if (!st) {
+			rc = HS_EDB;
+			goto rollback;
+		}
+		sqlite3_bind_int64(st, 1, delivery);
+		bind_text(st, 2, d->job_kind);
+		bind_text(st, 3, d->ordering_key ? d->ordering_key : "");
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_int64(st, 5, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = db_error(s, err, "store job");
+			goto rollback;
+		}
+		if (job_id)
+			*job_id = sqlite3_last_insert_rowid(s->db);
+	}
+	rc = exec(s, "COMMIT", err);
+	if (rc)
+		goto rollback;
+	return HS_OK;
+rollback:
+	if (st)
+		sqlite3_reset(st);
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+int store_job_add(struct store *s, const char *kind, const char *ordering_key,
+		  const void *payload, size_t len, int64_t *job_id, char *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_INSERT, err);
+	int rc = HS_OK;
+
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_null(st, 1);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, ordering_key ? ordering_key : "");
+	sqlite3_bind_blob64(st, 4, len ? payload : "", len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, hs_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "store job");
+	else if (job_id)
+		*job_id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_reset(st);
+	return rc;
+}
+
+void store_job_free(struct store_job *j)
+{
+	if (!j)
+		return;
+	free(j->kind);
+	free(j->ordering_key);
+	free(j->guid);
+	free(j->event);
+	free(j->action);
+	free(j->payload);
+	free(j);
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? hs_strdup((const char *)t) : NULL;
+}
+
+/* Fill in the delivery a job was made from: its guid, event and body. */
+static int load_delivery(struct store *s, struct store_job *j, char *err)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK;
+
+	st = stmt(s, ST_DELIVERY_STATE, err);
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_int64(st, 1, j->delivery_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_error(s, err, "load delivery");
+		goto out;
+	}
+	j->guid = column_dup(st, 0);
+	j->event = column_dup(st, 1);
+	j->action = column_dup(st, 2);
+out:
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	/* The body can be large: read it through the blob API, without a copy
+	 * into the statement's own buffers. */
+	{
+		sqlite3_blob *blob = NULL;
+		int n;
+
+		if (sqlite3_blob_open(s->db, "main", "deliveries", "body", j->delivery_id, 0,
+				      &blob) != SQLITE_OK)
+			return db_error(s, err, "open delivery body");
+		n = sqlite3_blob_bytes(blob);
+		free(j->payload);
+		j->payload = hs_malloc((size_t)n + 1);
+		if (sqlite3_blob_read(blob, j->payload, n, 0) != SQLITE_OK) {
+			rc = db_error(s, err, "read delivery body");
+			sqlite3_blob_close(blob);
+			return rc;
+		}
+		j->payload[n] = '\0';
+		j->payload_len = (size_t)n;
+		sqlite3_blob_close(blob);
+	}
+	return HS_OK;
+}
+
+int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
+		    int64_t lease_ms, struct store_job **job, char *err)
+{
+	sqlite3_stmt *st;
+	struct store_job *j = NULL;
+	int rc, step;
+
+	*job = NULL;
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return db_error(s, err, "begin");
+	st = stmt(s, ST_JOB_CLAIM, err);
+	if (!st) {
+		rc = HS_EDB;
+		goto rollback;
+	}
+	bind_text(st, 1, owner);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, now_ms + lease_ms);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = HS_ENOTFOUND;
+		goto rollback;
+	}
+	if (step != SQLITE_ROW) {
+		rc = db_error(s, err, "claim job");
+		goto rollback;
+	}
+	j = hs_calloc(1, sizeof(*j));
+	j->id = sqlite3_column_int64(st, 0);
+	j->delivery_id = sqlite3_column_int64(st, 1);
+	j->kind = column_dup(st, 2);
+	j->ordering_key = column_dup(st, 3);
+	{
+		int n = sqlite3_column_bytes(st, 4);
+		const void *p = sqlite3_column_blob(st, 4);
+
+		j->payload = hs_malloc((size_t)n + 1);
+		if (n)
+			memcpy(j->payload, p, (size_t)n);
+		j->payload[n] = '\0';
+		j->payload_len = (size_t)n;
+	}
+	j->attempts = sqlite3_column_int(st, 5);
+	j->created_ms = sqlite3_column_int64(st, 6);
+	/* RETURNING rows are all produced by the first step; finish it. */
+	while (sqlite3_step(st) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	st = NULL;
+	if (j->delivery_id) {
+		rc = load_delivery(s, j, err);
+		if (rc)
+			goto rollback;
+	}
+	rc = exec(s, "COMMIT", err);
+	if (rc)
+		goto rollback;
+	*job = j;
+	return HS_OK;
+rollback:
+	if (st)
+		sqlite3_reset(st);
+	exec(s, "ROLLBACK", NULL);
+	store_job_free(j);
+	return rc;
+}
+
+static int run_update(struct store *s, sqlite3_stmt *st, char *err, const char *what)
+{
+	int rc = HS_OK;
+
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, what);
+	else if (sqlite3_changes(s->db) == 0) {
+		hs_seterr(err, "%s: lease lost", what);
+		rc = HS_ECONFLICT;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_job_renew(struct store *s, int64_t id, const char *owner, int64_t until_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_RENEW, NULL);
+
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, owner);
+	sqlite3_bind_int64(st, 3, until_ms);
+	return run_update(s, st, NULL, "renew lease");
+}
+
+int store_job_done(struct store *s, int64_t id, const char *owner,
+		   int64_t duration_ms, char *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_DONE, err);
+
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, owner);
+	sqlite3_bind_int64(st, 3, hs_now_ms());
+	sqlite3_bind_int64(st, 4, duration_ms);
+	return run_update(s, st, err, "finish job");
+}
+
+int store_job_fail(struct store *s, int64_t id, const char *owner,
+		   int64_t run_after_ms, const char *error, char *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_FAIL, err);
+
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, owner);
+	sqlite3_bind_int64(st, 3, run_after_ms);
+	bind_text(st, 4, error);
+	sqlite3_bind_int64(st, 5, hs_now_ms());
+	return run_update(s, st, err, "fail job");
+}
+
+int store_job_release(struct store *s, int64_t id, const char *owner)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_RELEASE, NULL);
+
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, owner);
+	return run_update(s, st, NULL, "release job");
+}
+
+int store_delivery_exists(struct store *s, const char *guid, int *exists)
+{
+	sqlite3_stmt *st = stmt(s, ST_DELIVERY_EXISTS, NULL);
+	int rc = HS_EDB;
+
+	if (!st)
+		return HS_EDB;
+	bind_text(st, 1, guid);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*exists = sqlite3_column_int(st, 0) > 0;
+		rc = HS_OK;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_delivery_list(struct store *s, int failed_only, int limit,
+			store_delivery_fn fn, void *ctx, char *err)
+{
+	static const char sql[] =
+		"SELECT d.id, d.guid, d.event, d.action, d.repo, d.received_ms,"
+		" coalesce(j.state, d.state), coalesce(j.attempts, 0), coalesce(j.id, 0),"
+		" j.last_error"
+		" FROM deliveries d LEFT JOIN jobs j ON j.delivery_id = d.id"
+		" WHERE (?1 = 0 OR j.state = 'dead')"
+		" ORDER BY d.id DESC LIMIT ?2";
+	sqlite3_stmt *st;
+	int rc = HS_OK, step;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "list deliveries");
+	sqlite3_bind_int(st, 1, failed_only);
+	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_delivery_row r = {
+			.id = sqlite3_column_int64(st, 0),
+			.guid = (const char *)sqlite3_column_text(st, 1),
+			.event = (const char *)sqlite3_column_text(st, 2),
+			.action = (const char *)sqlite3_column_text(st, 3),
+			.repo = (const char *)sqlite3_column_text(st, 4),
+			.received_ms = sqlite3_column_int64(st, 5),
+			.state = (const char *)sqlite3_column_text(st, 6),
+			.attempts = sqlite3_column_int(st, 7),
+			.job_id = sqlite3_column_int64(st, 8),
+			.last_error = (const char *)sqlite3_column_text(st, 9),
+		};
+
+		rc = fn(&r, ctx);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(s, err, "list deliveries");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_delivery_retry(struct store *s, const char *id, char *err)
+{
+	static const char sql[] =
+		"UPDATE jobs SET state = 'queued', attempts = 0, run_after_ms = ?2,"
+		" last_error = NULL, finished_ms = NULL"
+		" WHERE state = 'dead' AND delivery_id = (SELECT id FROM deliveries"
+		"  WHERE guid = ?1 OR CAST(id AS TEXT) = ?1)";
+	sqlite3_stmt *st;
+	int rc = HS_OK;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "retry delivery");
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, hs_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "retry delivery");
+	else if (sqlite3_changes(s->db) == 0) {
+		hs_seterr(err, "no dead-lettered delivery %s", id);
+		rc = HS_ENOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_queue_stats(struct store *s, struct store_queue_stats *stats)
+{
+	static const char sql[] =
+		"SELECT state, count(*) FROM jobs GROUP BY state"
+		" UNION ALL SELECT 'deliveries', count(*) FROM deliveries";
+	sqlite3_stmt *st;
+	int step;
+
+	memset(stats, 0, sizeof(*stats));
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return HS_EDB;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		int64_t n = sqlite3_column_int64(st, 1);
+
+		if (!k)
+			continue;
+		if (!strcmp(k, "queued"))
+			stats->queued = n;
+		else if (!strcmp(k, "running"))
+			stats->running = n;
+		else if (!strcmp(k, "dead"))
+			stats->dead = n;
+		else if (!strcmp(k, "done"))
+			stats->done = n;
+		else if (!strcmp(k, "deliveries"))
+			stats->deliveries = n;
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? HS_OK : HS_EDB;
+}

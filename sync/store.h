@@ -1,0 +1,128 @@
+/* store.h: hedgesync's sqlite database: schema, deliveries and the job queue.
+ *
+ * The only module that speaks SQL.  One `struct store` is one connection;
+ * each thread opens its own (sqlite connections are not shared across
+ * threads here).  The database runs in WAL mode with a busy timeout, so
+ * readers never block the writer and writers wait for each other.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* Open (creating if needed) the database at path.  Does not migrate.
+ * *out is new; close it with store_close. */
+int store_open(const char *path, struct store **out, char *err);
+void store_close(struct store *s); /* accepts NULL */
+
+/* Bring the schema to the newest version; each step runs in a transaction
+ * and is recorded in PRAGMA user_version.  Refuses a database newer than
+ * this binary. */
+int store_migrate(struct store *s, char *err);
+int store_schema_version(struct store *s, int *version);
+int store_schema_latest(void);
+
+/* ---- deliveries ------------------------------------------------------- */
+
+struct store_delivery_in {
+	const char *guid;         /* X-GitHub-Delivery */
+	const char *event;        /* X-GitHub-Event */
+	const char *action;       /* payload action, may be NULL */
+	const char *repo;         /* owner/name, may be NULL */
+	int64_t installation_id;  /* 0 when none */
+	const void *body;         /* the raw body as received */
+	size_t len;
+	const char *job_kind;     /* handler to run, or NULL: recorded, nothing to do */
+	const char *ordering_key; /* jobs with one key run one at a time, in order */
+};
+
+/* Store a delivery and, with a job_kind, its job, in one transaction.
+ * HS_ECONFLICT when the guid is already stored (nothing written).
+ * *job_id (may be NULL) gets the new job's id, or 0. */
+int store_delivery_add(struct store *s, const struct store_delivery_in *d,
+		       int64_t *job_id, char *err);
+
+struct store_delivery_row {
+	int64_t id;
+	const char *guid, *event, *action, *repo; /* borrowed for the callback */
+	int64_t received_ms;
+	const char *state;      /* queued, running, done, ignored, dead */
+	int attempts;
+	int64_t job_id;         /* 0 when there is no job */
+	const char *last_error; /* NULL if none */
+};
+
+typedef int (*store_delivery_fn)(const struct store_delivery_row *row, void *ctx);
+
+/* Newest first; failed_only keeps dead-lettered ones.  A non-zero return
+ * from fn stops the walk and is returned. */
+int store_delivery_list(struct store *s, int failed_only, int limit,
+			store_delivery_fn fn, void *ctx, char *err);
+
+/* Put a dead-lettered delivery's job back in the queue (attempts reset).
+ * HS_ENOTFOUND when id names no dead job. id is the delivery's id or guid. */
+int store_delivery_retry(struct store *s, const char *id, char *err);
+
+/* Count deliveries whose guid is guid (0 or 1). */
+int store_delivery_exists(struct store *s, const char *guid, int *exists);
+
+/* ---- jobs ------------------------------------------------------------- */
+
+struct store_job {
+	int64_t id;
+	int64_t delivery_id;  /* 0 for jobs not made from a delivery */
+	char *kind;
+	char *ordering_key;
+	char *guid;           /* the delivery's guid, or NULL */
+	char *event;
+	char *action;
+	char *payload;        /* NUL-terminated */
+	size_t payload_len;
+	int attempts;         /* including this one */
+	int64_t created_ms;
+};
+
+void store_job_free(struct store_job *j); /* accepts NULL */
+
+/* Add a job that no delivery carries (NetBox changes, outbox, ...). */
+int store_job_add(struct store *s, const char *kind, const char *ordering_key,
+		  const void *payload, size_t len, int64_t *job_id, char *err);
+
+/*
+ * Lease the next runnable job: the oldest unfinished job of its ordering key,
+ * due (run_after <= now) and not leased by a live lease.  *job is new.
+ * HS_ENOTFOUND when nothing is runnable.
+ */
+int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
+		    int64_t lease_ms, struct store_job **job, char *err);
+
+/* Extend the lease of jobs still held by owner. */
+int store_job_renew(struct store *s, int64_t id, const char *owner,
+		    int64_t until_ms);
+
+/* Finish: HS_ECONFLICT if owner no longer holds the lease. */
+int store_job_done(struct store *s, int64_t id, const char *owner,
+		   int64_t duration_ms, char *err);
+
+/* Fail this attempt: run again at run_after_ms, or dead-letter when
+ * run_after_ms is 0.  error is kept for `deliveries list`. */
+int store_job_fail(struct store *s, int64_t id, const char *owner,
+		   int64_t run_after_ms, const char *error, char *err);
+
+/* Give a job back unfinished (shutdown): queued again, attempt not counted. */
+int store_job_release(struct store *s, int64_t id, const char *owner);
+
+struct store_queue_stats {
+	int64_t queued;  /* waiting, including retries */
+	int64_t running; /* leased */
+	int64_t dead;    /* dead-lettered */
+	int64_t done;
+	int64_t deliveries;
+};
+
+int store_queue_stats(struct store *s, struct store_queue_stats *st);
+
+#endif

@@ -1,0 +1,264 @@
+"""Start the real stack for end-to-end tests: nginx on a free loopback port in
+front of `hedgesync serve` on a unix socket, with a fresh sqlite file and a
+freshly generated App key.  Nothing here imitates hedgesync: requests go
+through nginx to the binary that `make` built.
+
+    with Stack() as s:
+        status, body = s.webhook("push", {...})
+"""
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", "build")
+BINARY = os.path.join(TOP, BUILD, "hedgesync")
+SECRET = "It's a Secret to Everybody"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gen_key(path, pkcs1=True):
+    """An RSA key for the App, PKCS#1 (as GitHub hands them out) or PKCS#8."""
+    args = ["openssl", "genrsa", "-out", path, "2048"]
+    if pkcs1:
+        args.insert(2, "-traditional")
+    subprocess.run(args, check=True, capture_output=True)
+    return path
+
+
+def sign(body, secret=SECRET):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def render_nginx(prefix, port, upstream, webhook_path="/api/github/webhooks", workers=1):
+    with open(os.path.join(TOP, "nginx", "dev.conf.in")) as f:
+        conf = f.read()
+    user = "user root root;" if os.geteuid() == 0 else ""
+    for k, v in {
+        "@USER@": user, "@PREFIX@": prefix, "@PORT@": str(port),
+        "@UPSTREAM@": upstream, "@WEBHOOK_PATH@": webhook_path,
+        "@FASTCGI_PARAMS@": "/etc/nginx/fastcgi_params", "@WORKERS@": str(workers),
+    }.items():
+        conf = conf.replace(k, v)
+    path = os.path.join(prefix, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return path
+
+
+def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Stack:
+    """nginx + hedgesync on loopback with a temporary database."""
+
+    def __init__(self, env=None, keep=False, threads=8, workers=4):
+        self.dir = tempfile.mkdtemp(prefix="hs-e2e-")
+        self.keep = keep
+        self.port = free_port()
+        self.sock = os.path.join(self.dir, "hedgesync.sock")
+        self.db_path = os.path.join(self.dir, "hedgesync.db")
+        self.record = os.path.join(self.dir, "record.txt")
+        self.log_path = os.path.join(self.dir, "hedgesync.log")
+        self.key = gen_key(os.path.join(self.dir, "app.pem"))
+        self.env = dict(os.environ)
+        self.env.update({
+            "APP_ID": "12345",
+            "PRIVATE_KEY_PATH": self.key,
+            "WEBHOOK_SECRET": SECRET,
+            "HEDGESYNC_DB": self.db_path,
+            "HEDGESYNC_LISTEN": "unix:" + self.sock,
+            "HEDGESYNC_THREADS": str(threads),
+            "HEDGESYNC_WORKERS": str(workers),
+            "HEDGESYNC_API_TOKENS": "test-token",
+            "HEDGESYNC_TEST_HANDLERS": "1",
+            "HEDGESYNC_TEST_RECORD": self.record,
+            "HEDGESYNC_LEASE_SECONDS": "2",
+            "HEDGESYNC_RETRY_BASE_MS": "200",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "info",
+        })
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.nginx = None
+        self.log = None
+
+    # -- processes --------------------------------------------------------
+    def start(self):
+        self.start_hedgesync()
+        self.start_nginx()
+        self.wait_healthy()
+        return self
+
+    def start_hedgesync(self):
+        self.log = open(self.log_path, "ab")
+        cmd = [BINARY, "serve"]
+        if os.environ.get("HS_VALGRIND"):
+            cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                   "--errors-for-leak-kinds=definite"] + cmd
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
+                 what="hedgesync socket")
+        if self.proc.poll() is not None:
+            raise AssertionError("hedgesync exited: " + self.read_log()[-2000:])
+
+    def start_nginx(self):
+        prefix = os.path.join(self.dir, "nginx")
+        os.makedirs(prefix, exist_ok=True)
+        conf = render_nginx(prefix, self.port, "unix:" + self.sock,
+                            self.env.get("WEBHOOK_PATH", "/api/github/webhooks"))
+        self.nginx = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-e",
+                                       os.path.join(prefix, "error.log")],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._port_open, what="nginx port")
+
+    def _port_open(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def wait_healthy(self, timeout=10):
+        def ok():
+            try:
+                return self.request("GET", "/healthz")[0] == 200
+            except OSError:
+                return False
+        wait_for(ok, timeout=timeout, what="/healthz")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def restart(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill9()
+        self.start_hedgesync()
+        self.wait_healthy()
+
+    def terminate(self, timeout=30):
+        """SIGTERM; returns hedgesync's exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.nginx and self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+            try:
+                self.nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
+        if self.log:
+            self.log.close()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    # -- HTTP -------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, data, dict(resp.getheaders())
+        finally:
+            conn.close()
+
+    def webhook(self, event, payload, guid=None, secret=SECRET, signature=None,
+                headers=None, raw=None):
+        """POST a signed delivery; returns (status, parsed JSON body or raw)."""
+        body = raw if raw is not None else json.dumps(payload).encode()
+        h = {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/test",
+             "X-GitHub-Event": event, "X-GitHub-Delivery": guid or str(uuid.uuid4())}
+        if signature is not False:
+            h["X-Hub-Signature-256"] = signature or sign(body, secret)
+        if headers:
+            h.update(headers)
+        h = {k: v for k, v in h.items() if v is not None}
+        status, data, _ = self.request("POST", self.env["WEBHOOK_PATH"]
+                                       if "WEBHOOK_PATH" in self.env
+                                       else "/api/github/webhooks", body, h)
+        try:
+            return status, json.loads(data)
+        except ValueError:
+            return status, data
+
+    # -- database and records ---------------------------------------------
+    def query(self, sql, *args):
+        conn = sqlite3.connect(self.db_path, timeout=10)
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            conn.close()
+
+    def records(self):
+        """(runs, effects): lists of delivery guids from the test handler."""
+        runs, effects = [], []
+        if os.path.exists(self.record):
+            with open(self.record) as f:
+                for line in f:
+                    parts = line.split()
+                    if parts and parts[0] == "run":
+                        runs.append(parts[1])
+                    elif parts and parts[0] == "effect":
+                        effects.append(parts[1])
+        return runs, effects
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([BINARY, *args], env=self.env, capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise AssertionError(f"hedgesync {' '.join(args)}: {r.returncode} {r.stderr}")
+        return r
+
+
+def test_payload(repo="acme/fabric", branch="main", **extra):
+    """A payload for the test-only event, shaped like GitHub's."""
+    p = {"ref": "refs/heads/" + branch,
+         "repository": {"full_name": repo, "name": repo.split("/")[1],
+                        "owner": {"login": repo.split("/")[0]}},
+         "installation": {"id": 42}}
+    p.update(extra)
+    return p
