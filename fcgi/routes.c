@@ -32,35 +32,68 @@ static int method_allowed(const char *methods, const char *m)
 	return 0;
 }
 
-void routes_dispatch(struct http_req *r)
+/* Route names are returned for tests and logs; the table is the truth. */
+static const struct route *find(const char *webhook_path, const char *path)
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
 		const struct route *rt = &routes[i];
-		const char *path = rt->webhook ? r->app->cfg->webhook_path : rt->path;
+		const char *p = rt->webhook ? webhook_path : rt->path;
 
-		if (rt->prefix ? strncmp(r->path, path, strlen(path)) : strcmp(r->path, path))
-			continue;
-		if (rt->methods && !method_allowed(rt->methods, r->method)) {
-			char allow[64] = "Allow: ";
-			size_t n = strlen(allow);
+		if (rt->prefix ? !strncmp(path, p, strlen(p)) : !strcmp(path, p))
+			return rt;
+	}
+	return NULL;
+}
 
-			for (const char *p = rt->methods; *p && n + 4 < sizeof(allow); p++) {
-				if (*p == ' ') {
-					allow[n++] = ',';
-					allow[n++] = ' ';
-				} else {
-					allow[n++] = *p;
-				}
-			}
-			memcpy(allow + n, "\r\n", 3);
-			http_json_headers(r, 405, allow,
-					  json_pack("{s:{s:s, s:s}}", "error", "code",
-						    "method_not_allowed", "message",
-						    "this path does not take that method"));
-			return;
+static void allow_value(const char *methods, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = methods; *p && n + 3 < len; p++) {
+		if (*p == ' ') {
+			out[n++] = ',';
+			out[n++] = ' ';
+		} else {
+			out[n++] = *p;
 		}
-		rt->fn(r);
+	}
+	out[n] = '\0';
+}
+
+const char *routes_match(const char *webhook_path, const char *method,
+			 const char *path, int *allowed, char *allow_header,
+			 size_t allow_len)
+{
+	const struct route *rt = find(webhook_path, path);
+
+	*allowed = 0;
+	if (allow_len)
+		allow_header[0] = '\0';
+	if (!rt)
+		return NULL;
+	*allowed = !rt->methods || method_allowed(rt->methods, method);
+	if (rt->methods && allow_len)
+		allow_value(rt->methods, allow_header, allow_len);
+	return rt->webhook ? webhook_path : rt->path;
+}
+
+void routes_dispatch(struct http_req *r)
+{
+	const struct route *rt = find(r->app->cfg->webhook_path, r->path);
+	char allow[64], header[80];
+
+	if (!rt) {
+		http_error(r, 404, "not_found", "no such path", NULL);
 		return;
 	}
-	http_error(r, 404, "not_found", "no such path", NULL);
+	if (rt->methods && !method_allowed(rt->methods, r->method)) {
+		allow_value(rt->methods, allow, sizeof(allow));
+		snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
+		http_json_headers(r, 405, header,
+				  json_pack("{s:{s:s, s:s}}", "error", "code",
+					    "method_not_allowed", "message",
+					    "this path does not take that method"));
+		return;
+	}
+	rt->fn(r);
 }

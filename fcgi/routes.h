@@ -2,11 +2,19 @@
 #ifndef FCGI_ROUTES_H
 #define FCGI_ROUTES_H
 
+#include <stddef.h>
+
 struct http_req;
 
 /* Answer one request: find its route, check the method, run the handler.
  * Unknown path: 404; known path, other method: 405 with Allow. */
 void routes_dispatch(struct http_req *r);
+
+/* The route for path, or NULL; *allowed is whether it takes method.
+ * *allow_header gets the route's methods as an Allow value ("GET, HEAD"). */
+const char *routes_match(const char *webhook_path, const char *method,
+			 const char *path, int *allowed, char *allow_header,
+			 size_t allow_len);
 
 /* Route handlers, one module each. */
 void webhook_handle(struct http_req *r);   /* POST WEBHOOK_PATH */

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcgi/app.h"
@@ -15,6 +16,7 @@
 #include "fcgi/routes.h"
 #include "github/base/err.h"
 #include "github/base/log.h"
+#include "github/base/mem.h"
 #include "github/base/metrics.h"
 #include "github/webhook_sig.h"
 #include "sync/events.h"
@@ -62,7 +64,7 @@ static json_t *parse_payload(struct http_req *r, json_error_t *jerr)
 
 	if (ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) {
 		CURL *c;
-		char *plain;
+		char *plain, *escaped;
 		int len = 0;
 
 		if (strncmp(r->body, "payload=", 8)) {
@@ -72,11 +74,14 @@ static json_t *parse_payload(struct http_req *r, json_error_t *jerr)
 		c = curl_easy_init();
 		if (!c)
 			return NULL;
-		/* form encoding writes spaces as '+' */
-		for (char *p = r->body + 8; *p; p++)
+		/* Form encoding writes spaces as '+' (a real '+' is %2B): undo that
+		 * on a copy, since the stored body must stay exactly as signed. */
+		escaped = hs_strndup(r->body + 8, r->body_len - 8);
+		for (char *p = escaped; *p; p++)
 			if (*p == '+')
 				*p = ' ';
-		plain = curl_easy_unescape(c, r->body + 8, (int)(r->body_len - 8), &len);
+		plain = curl_easy_unescape(c, escaped, (int)strlen(escaped), &len);
+		free(escaped);
 		v = plain ? json_loadb(plain, (size_t)len, 0, jerr) : NULL;
 		curl_free(plain);
 		curl_easy_cleanup(c);

@@ -108,14 +108,16 @@ const char *ev_metric_label(const char *event)
  * The test-only handler: it appends "run <guid>" on every attempt and
  * "effect <guid>" once per delivery (its idempotent effect) to the record
  * file, so tests can tell re-runs from lost or doubled work.  The payload
- * may ask it to sleep ("sleep_ms") or to fail its first attempts
- * ("fail_attempts"), to exercise leases, retries and dead letters.
+ * may ask it to sleep ("sleep_ms"), to fail its first attempts
+ * ("fail_attempts") or to fail while a file exists ("fail_while_exists"), to
+ * exercise leases, retries and dead letters.
  */
 static int handle_test(struct ev_ctx *ctx)
 {
 	const struct store_job *job = ctx->job;
 	json_t *sleep_ms = json_object_get(ctx->payload, "sleep_ms");
 	json_t *fail = json_object_get(ctx->payload, "fail_attempts");
+	json_t *fail_while = json_object_get(ctx->payload, "fail_while_exists");
 	char line[256], *buf = NULL;
 	int fd, rc = HS_OK;
 	long size;
@@ -141,6 +143,11 @@ static int handle_test(struct ev_ctx *ctx)
 		hs_sleep_ms(json_integer_value(sleep_ms));
 	if (json_is_integer(fail) && job->attempts <= json_integer_value(fail)) {
 		hs_seterr(ctx->err, "asked to fail attempt %d", job->attempts);
+		rc = HS_ERETRY;
+		goto out;
+	}
+	if (json_is_string(fail_while) && access(json_string_value(fail_while), F_OK) == 0) {
+		hs_seterr(ctx->err, "asked to fail while %s exists", json_string_value(fail_while));
 		rc = HS_ERETRY;
 		goto out;
 	}

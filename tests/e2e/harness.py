@@ -96,7 +96,7 @@ class Stack:
             "HEDGESYNC_TEST_HANDLERS": "1",
             "HEDGESYNC_TEST_RECORD": self.record,
             "HEDGESYNC_LEASE_SECONDS": "2",
-            "HEDGESYNC_RETRY_BASE_MS": "200",
+            "HEDGESYNC_RETRY_BASE_MS": "50",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
         })
@@ -214,7 +214,7 @@ class Stack:
         h = {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/test",
              "X-GitHub-Event": event, "X-GitHub-Delivery": guid or str(uuid.uuid4())}
         if signature is not False:
-            h["X-Hub-Signature-256"] = signature or sign(body, secret)
+            h["X-Hub-Signature-256"] = signature if signature is not None else sign(body, secret)
         if headers:
             h.update(headers)
         h = {k: v for k, v in h.items() if v is not None}

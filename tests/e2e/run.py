@@ -32,7 +32,8 @@ def main(argv):
             continue
         mod = load(os.path.join(HERE, fname))
         tests = [(k, v) for k, v in vars(mod).items()
-                 if k.startswith("test_") and callable(v)]
+                 if k.startswith("test_") and callable(v)
+                 and getattr(v, "__module__", None) == mod.__name__]
         tests.sort(key=lambda kv: kv[1].__code__.co_firstlineno)
         full = [(f"{mod.__name__}.{k}", v) for k, v in tests]
         if filters:

@@ -1,0 +1,219 @@
+/* t-store.c: schema, deliveries and the job queue's claim rules. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "github/base/err.h"
+#include "sync/queue.h"
+#include "sync/store.h"
+#include "tests/unit/unit.h"
+
+static struct store *fresh(const char *name)
+{
+	char path[512], err[HS_ERRBUF];
+	struct store *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.db", unit_tmpdir(), name);
+	remove(path);
+	T_EQ_INT(store_open(path, &s, err), HS_OK);
+	T_EQ_INT(store_migrate(s, err), HS_OK);
+	return s;
+}
+
+static int64_t add(struct store *s, const char *guid, const char *key)
+{
+	struct store_delivery_in d = { guid, "push", NULL, "acme/x", 7, "{}", 2, "test.record", key };
+	int64_t job = 0;
+	char err[HS_ERRBUF];
+
+	T_EQ_INT(store_delivery_add(s, &d, &job, err), HS_OK);
+	T_ASSERT(job > 0);
+	return job;
+}
+
+static struct store_job *claim(struct store *s, const char *owner, int64_t now)
+{
+	struct store_job *j = NULL;
+	char err[HS_ERRBUF];
+	int rc = store_job_claim(s, owner, now, 1000, &j, err);
+
+	T_ASSERT(rc == HS_OK || rc == HS_ENOTFOUND);
+	return j;
+}
+
+static void test_migrate_is_idempotent_and_refuses_newer(void)
+{
+	struct store *s = fresh("migrate");
+	char err[HS_ERRBUF];
+	int v = -1;
+
+	T_EQ_INT(store_schema_version(s, &v), HS_OK);
+	T_EQ_INT(v, store_schema_latest());
+	T_EQ_INT(store_migrate(s, err), HS_OK);
+	T_EQ_INT(store_schema_version(s, &v), HS_OK);
+	T_EQ_INT(v, store_schema_latest());
+	store_close(s);
+	{
+		char path[512], sql[64];
+		sqlite3 *db;
+
+		snprintf(path, sizeof(path), "%s/migrate.db", unit_tmpdir());
+		T_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_latest() + 1);
+		T_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		T_EQ_INT(store_open(path, &s, err), HS_OK);
+		T_EQ_INT(store_migrate(s, err), HS_EINVAL);
+		T_ASSERT(strstr(err, "newer"));
+		store_close(s);
+	}
+	store_close(NULL);
+}
+
+static void test_duplicate_guid_conflicts_and_writes_nothing(void)
+{
+	struct store *s = fresh("dup");
+	struct store_delivery_in d = { "g-1", "push", NULL, "acme/x", 0, "{}", 2, "test.record", "k" };
+	struct store_queue_stats st;
+	char err[HS_ERRBUF];
+	int exists = 0;
+
+	add(s, "g-1", "k");
+	T_EQ_INT(store_delivery_add(s, &d, NULL, err), HS_ECONFLICT);
+	T_ASSERT(strstr(err, "already stored"));
+	T_EQ_INT(store_queue_stats(s, &st), HS_OK);
+	T_EQ_INT(st.deliveries, 1);
+	T_EQ_INT(st.queued, 1);
+	T_EQ_INT(store_delivery_exists(s, "g-1", &exists), HS_OK);
+	T_ASSERT(exists);
+	/* an ignored delivery has no job */
+	d.guid = "g-2";
+	d.job_kind = NULL;
+	T_EQ_INT(store_delivery_add(s, &d, NULL, err), HS_OK);
+	T_EQ_INT(store_queue_stats(s, &st), HS_OK);
+	T_EQ_INT(st.deliveries, 2);
+	T_EQ_INT(st.queued, 1);
+	store_close(s);
+}
+
+static void test_one_key_in_order_other_keys_in_parallel(void)
+{
+	struct store *s = fresh("order");
+	struct store_job *a, *b, *c, *none;
+	char err[HS_ERRBUF];
+	int64_t a1 = add(s, "a1", "repo@main");
+	int64_t a2 = add(s, "a2", "repo@main");
+	int64_t b1 = add(s, "b1", "repo@dev");
+
+	a = claim(s, "w1", 5000000000000LL);
+	T_ASSERT(a && a->id == a1);
+	T_EQ_STR(a->guid, "a1");
+	T_EQ_STR(a->payload, "{}");
+	b = claim(s, "w2", 5000000000000LL);
+	T_ASSERT(b && b->id == b1); /* a2 waits behind a1 */
+	none = claim(s, "w3", 5000000000000LL);
+	T_ASSERT(none == NULL);
+	T_EQ_INT(store_job_done(s, a1, "w1", 5, err), HS_OK);
+	c = claim(s, "w3", 5000000000000LL);
+	T_ASSERT(c && c->id == a2);
+	store_job_free(a);
+	store_job_free(b);
+	store_job_free(c);
+	store_job_free(NULL);
+	store_close(s);
+}
+
+static void test_expired_lease_is_reclaimed_and_old_owner_loses(void)
+{
+	struct store *s = fresh("lease");
+	struct store_job *j, *again;
+	char err[HS_ERRBUF];
+	int64_t id = add(s, "l1", "k");
+	int64_t t = 2000000000000LL;
+
+	j = claim(s, "dead-worker", t);
+	T_ASSERT(j && j->attempts == 1);
+	T_ASSERT(claim(s, "w2", t + 999) == NULL);   /* lease still live */
+	T_EQ_INT(store_job_renew(s, id, "dead-worker", t + 1500), HS_OK);
+	T_ASSERT(claim(s, "w2", t + 1200) == NULL);  /* renewed */
+	again = claim(s, "w2", t + 1501);
+	T_ASSERT(again && again->id == id && again->attempts == 2);
+	T_EQ_INT(store_job_done(s, id, "dead-worker", 1, err), HS_ECONFLICT);
+	T_EQ_INT(store_job_done(s, id, "w2", 1, err), HS_OK);
+	store_job_free(j);
+	store_job_free(again);
+	store_close(s);
+}
+
+static void test_fail_retry_dead_and_manual_retry(void)
+{
+	struct store *s = fresh("fail");
+	struct store_job *j;
+	struct store_queue_stats st;
+	char err[HS_ERRBUF];
+	int64_t id = add(s, "f1", "k"), t = 3000000000000LL;
+
+	j = claim(s, "w", t);
+	T_EQ_INT(store_job_fail(s, id, "w", t + 500, "boom", err), HS_OK);
+	store_job_free(j);
+	T_ASSERT(claim(s, "w", t + 499) == NULL); /* not due yet */
+	j = claim(s, "w", t + 500);
+	T_ASSERT(j && j->attempts == 2);
+	T_EQ_INT(store_job_fail(s, id, "w", 0, "boom again", err), HS_OK); /* dead */
+	store_job_free(j);
+	T_ASSERT(claim(s, "w", t + 100000) == NULL);
+	T_EQ_INT(store_queue_stats(s, &st), HS_OK);
+	T_EQ_INT(st.dead, 1);
+	/* a dead job does not block later jobs of its key */
+	add(s, "f2", "k");
+	j = claim(s, "w", t + 100000);
+	T_ASSERT(j && strcmp(j->guid, "f2") == 0);
+	T_EQ_INT(store_job_done(s, j->id, "w", 1, err), HS_OK);
+	store_job_free(j);
+	T_EQ_INT(store_delivery_retry(s, "nope", err), HS_ENOTFOUND);
+	T_EQ_INT(store_delivery_retry(s, "f1", err), HS_OK);
+	T_EQ_INT(store_delivery_retry(s, "f1", err), HS_ENOTFOUND); /* no longer dead */
+	j = claim(s, "w", 9000000000000LL);
+	T_ASSERT(j && j->id == id && j->attempts == 1);
+	store_job_free(j);
+	store_close(s);
+}
+
+static void test_release_does_not_count_an_attempt(void)
+{
+	struct store *s = fresh("release");
+	struct store_job *j;
+	int64_t id = add(s, "r1", "k"), t = 4000000000000LL;
+
+	j = claim(s, "w", t);
+	T_EQ_INT(store_job_release(s, id, "w"), HS_OK);
+	store_job_free(j);
+	j = claim(s, "w2", t + 1);
+	T_ASSERT(j && j->attempts == 1);
+	store_job_free(j);
+	store_close(s);
+}
+
+static void test_backoff_grows_and_is_capped(void)
+{
+	struct queue_opts o = { NULL, 1, 1000, 8, 1000, 60000 };
+	unsigned seed = 1;
+	int d1 = queue_backoff_ms(&o, 1, &seed), d3 = queue_backoff_ms(&o, 3, &seed);
+	int d20 = queue_backoff_ms(&o, 20, &seed);
+
+	T_ASSERT(d1 >= 750 && d1 <= 1250);
+	T_ASSERT(d3 >= 3000 && d3 <= 5000);
+	T_ASSERT(d20 >= 45000 && d20 <= 75000);
+}
+
+const struct unit_test unit_tests[] = {
+	UNIT(test_migrate_is_idempotent_and_refuses_newer),
+	UNIT(test_duplicate_guid_conflicts_and_writes_nothing),
+	UNIT(test_one_key_in_order_other_keys_in_parallel),
+	UNIT(test_expired_lease_is_reclaimed_and_old_owner_loses),
+	UNIT(test_fail_retry_dead_and_manual_retry),
+	UNIT(test_release_does_not_count_an_attempt),
+	UNIT(test_backoff_grows_and_is_capped),
+	{ NULL, NULL },
+};
