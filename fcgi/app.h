@@ -9,11 +9,13 @@
 
 struct hs_metrics;
 struct queue;
+struct intake;
 
 struct app {
 	const struct hs_config *cfg; /* borrowed */
 	struct hs_metrics *metrics;  /* locked internally */
 	struct queue *queue;         /* queue_notify is thread-safe */
+	struct intake *intake;       /* group commit of deliveries; thread-safe */
 	struct sync_env env;
 	int listen_fd;
 	volatile int stopping;       /* set by the signal thread */

@@ -255,7 +255,7 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 	if (parse_int("HEDGESYNC_WORKERS", kv_get(&set, "HEDGESYNC_WORKERS"), 4, 1, 64,
 		      &cfg->workers, msg))
 		rc = HS_EINVAL;
-	if (parse_int("HEDGESYNC_THREADS", kv_get(&set, "HEDGESYNC_THREADS"), 8, 1, 256,
+	if (parse_int("HEDGESYNC_THREADS", kv_get(&set, "HEDGESYNC_THREADS"), 16, 1, 256,
 		      &cfg->threads, msg))
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_LEASE_SECONDS", kv_get(&set, "HEDGESYNC_LEASE_SECONDS"),

@@ -21,7 +21,7 @@ struct hs_config {
 	char *db_path;          /* default ./var/hedgesync.db */
 	char *listen;           /* unix:PATH or tcp:HOST:PORT */
 	int workers;            /* background job threads, 1..64, default 4 */
-	int threads;            /* FastCGI request threads, 1..256, default 8 */
+	int threads;            /* FastCGI request threads, 1..256, default 16 */
 	char **api_tokens;      /* NULL-terminated bearer tokens for /api/v1 */
 	char *netbox_url;
 	char *netbox_token;

@@ -21,6 +21,7 @@
 #include "github/base/log.h"
 #include "github/base/mem.h"
 #include "github/base/metrics.h"
+#include "sync/intake.h"
 #include "sync/queue.h"
 #include "sync/store.h"
 
@@ -159,6 +160,10 @@ int server_run(const struct hs_config *cfg)
 		goto out;
 	}
 
+	if (intake_start(cfg->db_path, &app.intake, err)) {
+		hs_error("%s", err);
+		goto out;
+	}
 	memset(&qopts, 0, sizeof(qopts));
 	qopts.env = &app.env;
 	qopts.workers = cfg->workers;
@@ -210,6 +215,10 @@ out:
 				all_done = 0;
 		}
 	}
+	/* No request thread submits any more (or one outlived the grace and is
+	 * abandoned to exit, in which case the writer must stay). */
+	if (all_done)
+		intake_stop(app.intake);
 	released = queue_stop(app.queue, STOP_GRACE_MS);
 	if (released)
 		hs_warn("released %d unfinished jobs for a later run", released);

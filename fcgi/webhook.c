@@ -20,6 +20,7 @@
 #include "github/base/metrics.h"
 #include "github/webhook_sig.h"
 #include "sync/events.h"
+#include "sync/intake.h"
 #include "sync/queue.h"
 #include "sync/store.h"
 
@@ -157,7 +158,7 @@ void webhook_handle(struct http_req *r)
 	in.job_kind = h ? h->kind : NULL;
 	in.ordering_key = key;
 
-	rc = store_delivery_add(r->store, &in, &job_id, err);
+	rc = intake_submit(r->app->intake, &in, &job_id, err);
 	if (rc == HS_ECONFLICT) {
 		count(r, event, "duplicate");
 		hs_log(HS_LOG_INFO, "delivery", guid, "%s: duplicate delivery, not processed again",

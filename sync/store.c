@@ -14,6 +14,7 @@
 /* Statements prepared once per connection. */
 enum stmt_id {
 	ST_DELIVERY_INSERT,
+	ST_DELIVERY_INSERT_IGNORE,
 	ST_JOB_INSERT,
 	ST_JOB_CLAIM,
 	ST_JOB_RENEW,
@@ -28,6 +29,9 @@ enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DELIVERY_INSERT] =
 		"INSERT INTO deliveries(guid, event, action, repo, installation_id,"
+		" received_ms, state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_DELIVERY_INSERT_IGNORE] =
+		"INSERT OR IGNORE INTO deliveries(guid, event, action, repo, installation_id,"
 		" received_ms, state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_JOB_INSERT] =
 		"INSERT INTO jobs(delivery_id, kind, ordering_key, payload, state,"
@@ -308,6 +312,75 @@ int store_delivery_add(struct store *s, const struct store_delivery_in *d,
 		if (job_id)
 			*job_id = sqlite3_last_insert_rowid(s->db);
 	}
+	rc = exec(s, "COMMIT", err);
+	if (rc)
+		goto rollback;
+	return HS_OK;
+rollback:
+	if (st)
+		sqlite3_reset(st);
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+int store_delivery_add_batch(struct store *s, const struct store_delivery_in *d,
+			     size_t n, int *result, int64_t *job_id, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = hs_now_ms();
+	int rc;
+
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return db_error(s, err, "begin");
+	for (size_t i = 0; i < n; i++) {
+		int64_t delivery;
+
+		result[i] = HS_OK;
+		job_id[i] = 0;
+		st = stmt(s, ST_DELIVERY_INSERT_IGNORE, err);
+		if (!st) {
+			rc = HS_EDB;
+			goto rollback;
+		}
+		bind_text(st, 1, d[i].guid);
+		bind_text(st, 2, d[i].event);
+		bind_text(st, 3, d[i].action);
+		bind_text(st, 4, d[i].repo);
+		sqlite3_bind_int64(st, 5, d[i].installation_id);
+		sqlite3_bind_int64(st, 6, now);
+		bind_text(st, 7, d[i].job_kind ? "queued" : "ignored");
+		sqlite3_bind_blob64(st, 8, d[i].len ? d[i].body : "", d[i].len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = db_error(s, err, "store delivery");
+			goto rollback;
+		}
+		sqlite3_reset(st);
+		if (sqlite3_changes(s->db) == 0) {
+			result[i] = HS_ECONFLICT; /* stored before: not again */
+			continue;
+		}
+		delivery = sqlite3_last_insert_rowid(s->db);
+		if (!d[i].job_kind)
+			continue;
+		st = stmt(s, ST_JOB_INSERT, err);
+		if (!st) {
+			rc = HS_EDB;
+			goto rollback;
+		}
+		sqlite3_bind_int64(st, 1, delivery);
+		bind_text(st, 2, d[i].job_kind);
+		bind_text(st, 3, d[i].ordering_key ? d[i].ordering_key : "");
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_int64(st, 5, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = db_error(s, err, "store job");
+			goto rollback;
+		}
+		sqlite3_reset(st);
+		job_id[i] = sqlite3_last_insert_rowid(s->db);
+	}
+	st = NULL;
 	rc = exec(s, "COMMIT", err);
 	if (rc)
 		goto rollback;

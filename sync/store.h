@@ -45,6 +45,15 @@ struct store_delivery_in {
 int store_delivery_add(struct store *s, const struct store_delivery_in *d,
 		       int64_t *job_id, char *err);
 
+/*
+ * Store many deliveries in one transaction (one fsync for all): result[i]
+ * gets HS_OK, or HS_ECONFLICT when item i's guid was stored before (or
+ * earlier in the same batch), and job_id[i] its job or 0.  Returns HS_OK
+ * when the transaction committed; on any other return nothing was stored.
+ */
+int store_delivery_add_batch(struct store *s, const struct store_delivery_in *d,
+			     size_t n, int *result, int64_t *job_id, char *err);
+
 struct store_delivery_row {
 	int64_t id;
 	const char *guid, *event, *action, *repo; /* borrowed for the callback */
