@@ -60,6 +60,9 @@ FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 all: $(BUILD)/hedgesync
+
+# Keep intermediate objects: no "rm ..." after the test summary.
+.SECONDARY:
 .PHONY: all check check-run asan demo bench fuzz install clean deps unit e2e
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
