@@ -13,7 +13,6 @@
 
 /* Statements prepared once per connection. */
 enum stmt_id {
-	ST_DELIVERY_INSERT,
 	ST_DELIVERY_INSERT_IGNORE,
 	ST_JOB_INSERT,
 	ST_JOB_CLAIM,
@@ -27,9 +26,6 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_DELIVERY_INSERT] =
-		"INSERT INTO deliveries(guid, event, action, repo, installation_id,"
-		" received_ms, state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_DELIVERY_INSERT_IGNORE] =
 		"INSERT OR IGNORE INTO deliveries(guid, event, action, repo, installation_id,"
 		" received_ms, state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -265,62 +261,19 @@ rollback:
 int store_delivery_add(struct store *s, const struct store_delivery_in *d,
 		       int64_t *job_id, char *err)
 {
-	sqlite3_stmt *st;
-	int64_t now = hs_now_ms(), delivery;
-	int rc;
+	int result;
+	int64_t job;
+	int rc = store_delivery_add_batch(s, d, 1, &result, &job, err);
 
 	if (job_id)
-		*job_id = 0;
-	rc = exec(s, "BEGIN IMMEDIATE", err);
+		*job_id = rc ? 0 : job;
 	if (rc)
-		return rc == HS_EDB ? db_error(s, err, "begin") : rc;
-	st = stmt(s, ST_DELIVERY_INSERT, err);
-	if (!st) {
-		rc = HS_EDB;
-		goto rollback;
+		return rc;
+	if (result == HS_ECONFLICT) {
+		hs_seterr(err, "delivery %s is already stored", d->guid);
+		return HS_ECONFLICT;
 	}
-	bind_text(st, 1, d->guid);
-	bind_text(st, 2, d->event);
-	bind_text(st, 3, d->action);
-	bind_text(st, 4, d->repo);
-	sqlite3_bind_int64(st, 5, d->installation_id);
-	sqlite3_bind_int64(st, 6, now);
-	bind_text(st, 7, d->job_kind ? "queued" : "ignored");
-	sqlite3_bind_blob64(st, 8, d->len ? d->body : "", d->len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(s, err, "store delivery");
-		if (rc == HS_ECONFLICT)
-			hs_seterr(err, "delivery %s is already stored", d->guid);
-		goto rollback;
-	}
-	delivery = sqlite3_last_insert_rowid(s->db);
-	if (d->job_kind) {
-		st = stmt(s, ST_JOB_INSERT, err);
-		if (!st) {
-			rc = HS_EDB;
-			goto rollback;
-		}
-		sqlite3_bind_int64(st, 1, delivery);
-		bind_text(st, 2, d->job_kind);
-		bind_text(st, 3, d->ordering_key ? d->ordering_key : "");
-		sqlite3_bind_null(st, 4);
-		sqlite3_bind_int64(st, 5, now);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = db_error(s, err, "store job");
-			goto rollback;
-		}
-		if (job_id)
-			*job_id = sqlite3_last_insert_rowid(s->db);
-	}
-	rc = exec(s, "COMMIT", err);
-	if (rc)
-		goto rollback;
 	return HS_OK;
-rollback:
-	if (st)
-		sqlite3_reset(st);
-	exec(s, "ROLLBACK", NULL);
-	return rc;
 }
 
 int store_delivery_add_batch(struct store *s, const struct store_delivery_in *d,
