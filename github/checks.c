@@ -267,7 +267,7 @@ static int send_batches(struct gh_client *c, const struct gh_repo *r, int64_t id
 		rq.auth = GH_AUTH_INSTALLATION;
 		rq.installation_id = r->installation_id;
 		rq.serialize = r;
-		rc = gh_call(c, &rq, JSON_OBJECT, &res, NULL, err);
+		rc = gh_call(c, &rq, GH_JSON_OBJECT, &res, NULL, err);
 		free(text);
 		json_decref(body);
 		body = NULL;

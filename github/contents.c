@@ -162,7 +162,7 @@ int gh_contents_get(struct gh_client *c, const struct gh_repo *r, const char *pa
 	rq.installation_id = r->installation_id;
 	/* 1 MB of content is 1.4 MB of base64 plus the other fields */
 	rq.max_response = 4 * 1024 * 1024;
-	rc = gh_call(c, &rq, -1, &j, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_ANY, &j, NULL, err);
 	if (rc)
 		goto out;
 	x = hs_calloc(1, sizeof(*x));
@@ -275,7 +275,7 @@ static int write_file(struct gh_client *c, const struct gh_repo *r, const char *
 	rq.auth = GH_AUTH_INSTALLATION;
 	rq.installation_id = r->installation_id;
 	rq.serialize = r;
-	rc = gh_call(c, &rq, JSON_OBJECT, &res, &status, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, &res, &status, err);
 	if (rc)
 		goto out;
 	sha = gh_json_sha(gh_json_obj(res, "commit"), "sha");

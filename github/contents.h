@@ -37,7 +37,7 @@ struct gh_content_entry {
 struct gh_content {
 	enum gh_content_type type;
 	char *path;   /* new */
-	gh_sha sha;   /* the blob (file) or tree (dir) sha */
+	gh_sha sha;   /* file: its blob sha; dir: "" (GitHub lists none) */
 	int64_t size;
 	char *data;   /* file: the content, decoded, NUL-terminated; else NULL */
 	size_t len;

@@ -87,7 +87,7 @@ int gh_git_get_ref(struct gh_client *c, const struct gh_repo *r, const char *bra
 	if (rc)
 		goto out;
 	request(&rq, r, "GET", hs_buf_str(&url));
-	rc = gh_call(c, &rq, JSON_OBJECT, &j, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, &j, NULL, err);
 	if (rc)
 		goto out;
 	obj = gh_json_obj(j, "object");
@@ -117,7 +117,7 @@ static int send_json(struct gh_client *c, const struct gh_repo *r, const char *m
 	request(&rq, r, method, path);
 	rq.body = text;
 	rq.body_len = len;
-	rc = gh_call(c, &rq, res ? JSON_OBJECT : 0, res, status, err);
+	rc = gh_call(c, &rq, res ? GH_JSON_OBJECT : GH_JSON_NONE, res, status, err);
 	free(text);
 	return rc;
 }
@@ -209,7 +209,7 @@ int gh_git_get_commit(struct gh_client *c, const struct gh_repo *r, const char *
 		goto out;
 	hs_buf_addstr(&url, sha);
 	request(&rq, r, "GET", hs_buf_str(&url));
-	rc = gh_call(c, &rq, JSON_OBJECT, &j, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, &j, NULL, err);
 	if (rc)
 		goto out;
 	tree = gh_json_sha(gh_json_obj(j, "tree"), "sha");
@@ -304,7 +304,7 @@ static int fetch_tree(struct gh_client *c, const struct gh_repo *r, const char *
 		goto out;
 	hs_buf_addf(&url, "%s%s", sha, recursive ? "?recursive=1" : "");
 	request(&rq, r, "GET", hs_buf_str(&url));
-	rc = gh_call(c, &rq, JSON_OBJECT, out, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, out, NULL, err);
 	if (rc)
 		goto out;
 	if (!gh_json_arr(*out, "tree") || !gh_json_sha(*out, "sha")) {
@@ -489,7 +489,7 @@ int gh_git_get_blob(struct gh_client *c, const struct gh_repo *r, const char *sh
 	request(&rq, r, "GET", hs_buf_str(&url));
 	/* base64 is 4/3 of the size, GitHub breaks lines every 60 characters */
 	rq.max_response = max / 3 * 4 * 61 / 60 + 64 * 1024;
-	rc = gh_call(c, &rq, JSON_OBJECT, &j, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, &j, NULL, err);
 	if (rc)
 		goto out;
 	enc = gh_json_str(j, "encoding", 32);

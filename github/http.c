@@ -667,7 +667,7 @@ static int mint_token(void *payload, int64_t inst, char **token,
 	rc = gh_status_error(&rq, &rs, err);
 	if (rc)
 		goto out;
-	rc = gh_json_parse(&rs.body, JSON_OBJECT, &j, err);
+	rc = gh_json_parse(&rs.body, GH_JSON_OBJECT, &j, err);
 	if (rc)
 		goto out;
 	tok = gh_json_str(j, "token", GH_AUTH_MAX_TOKEN);
@@ -988,7 +988,7 @@ int gh_paginate(struct gh_client *c, const struct gh_request *rq,
 		rc = gh_status_error(&r, &rs, err);
 		if (rc)
 			goto out;
-		rc = gh_json_parse(&rs.body, array_key ? JSON_OBJECT : JSON_ARRAY, &j, err);
+		rc = gh_json_parse(&rs.body, array_key ? GH_JSON_OBJECT : GH_JSON_ARRAY, &j, err);
 		if (rc)
 			goto out;
 		arr = array_key ? gh_json_arr(j, array_key) : j;

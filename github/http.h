@@ -129,8 +129,8 @@ int gh_status_error(const struct gh_request *rq, const struct gh_response *rs,
 		    char *err);
 
 /*
- * gh_request, then gh_status_error, then parse the body as JSON of type
- * want (JSON_OBJECT, JSON_ARRAY, -1 either, 0 do not parse).  *out (may be
+ * gh_request, then gh_status_error, then parse the body as JSON: want is an
+ * enum gh_json_want (GH_JSON_NONE: do not parse).  *out (may be
  * NULL) is new; *status (may be NULL) gets the HTTP status even on error.
  */
 int gh_call(struct gh_client *c, const struct gh_request *rq, int want,

@@ -20,9 +20,9 @@ int gh_json_parse(const struct hs_buf *body, int want, json_t **out, char *err)
 		hs_seterr(err, "response is not JSON: %s at line %d", je.text, je.line);
 		return GH_EBADRESP;
 	}
-	if ((want == JSON_OBJECT && !json_is_object(v)) ||
-	    (want == JSON_ARRAY && !json_is_array(v)) ||
-	    (want == -1 && !json_is_object(v) && !json_is_array(v))) {
+	if ((want == GH_JSON_OBJECT && !json_is_object(v)) ||
+	    (want == GH_JSON_ARRAY && !json_is_array(v)) ||
+	    (want == GH_JSON_ANY && !json_is_object(v) && !json_is_array(v))) {
 		hs_seterr(err, "response is JSON of the wrong type");
 		json_decref(v);
 		return GH_EBADRESP;

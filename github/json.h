@@ -12,8 +12,11 @@
 
 #include "github/base/buf.h"
 
+/* What a caller wants a body to be (jansson's JSON_OBJECT is 0: not used). */
+enum gh_json_want { GH_JSON_NONE, GH_JSON_OBJECT, GH_JSON_ARRAY, GH_JSON_ANY };
+
 /* Parse a response body; GH_EBADRESP (message in err) when it is not JSON
- * or not of type want (JSON_OBJECT, JSON_ARRAY, or -1 for either).
+ * or not what want asks (GH_JSON_OBJECT, GH_JSON_ARRAY, GH_JSON_ANY: either).
  * *out is new (json_decref). */
 int gh_json_parse(const struct hs_buf *body, int want, json_t **out, char *err);
 

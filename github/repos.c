@@ -31,7 +31,7 @@ int gh_repos_installation(struct gh_client *c, const char *owner, const char *re
 	rq.method = "GET";
 	rq.path = path;
 	rq.auth = GH_AUTH_APP;
-	rc = gh_call(c, &rq, JSON_OBJECT, &j, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, &j, NULL, err);
 	if (rc)
 		goto out;
 	if (gh_json_int(j, "id", installation_id) || *installation_id <= 0) {
@@ -137,7 +137,7 @@ int gh_repos_compare(struct gh_client *c, const struct gh_repo *r, const char *b
 	rq.path = hs_buf_str(&url);
 	rq.auth = GH_AUTH_INSTALLATION;
 	rq.installation_id = r->installation_id;
-	rc = gh_call(c, &rq, JSON_OBJECT, &j, NULL, err);
+	rc = gh_call(c, &rq, GH_JSON_OBJECT, &j, NULL, err);
 	if (rc)
 		goto out;
 	status = gh_json_str(j, "status", 32);
