@@ -85,6 +85,15 @@ $(BUILD)/tests/t-%: $(BUILD)/tests/unit/t-%.o $(BUILD)/tests/unit/unit.o $(BUILD
 	@mkdir -p $(dir $@)
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# Test drivers: tests/drivers/NAME.c is a main() linked with the library into
+# $(BUILD)/tests/drivers/NAME, which end-to-end tests and benchmarks run
+# (ghdrive: github/ against the GitHub emulator).  `make unit` builds them.
+DRIVER_SRC = $(wildcard tests/drivers/*.c)
+DRIVER_BIN = $(DRIVER_SRC:tests/drivers/%.c=$(BUILD)/tests/drivers/%)
+$(BUILD)/tests/drivers/%: $(BUILD)/tests/drivers/%.o $(BUILD)/libhedgesync.a
+	@mkdir -p $(dir $@)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libhedgesync.a
 	@mkdir -p $(dir $@)
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -92,7 +101,7 @@ $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/r
 deps:
 	@scripts/install-deps
 
-unit: $(BUILD)/hedgesync $(UNIT_BIN) $(FUZZ_REPLAY)
+unit: $(BUILD)/hedgesync $(UNIT_BIN) $(FUZZ_REPLAY) $(DRIVER_BIN)
 
 # The README's test command.  Installs what is missing, builds, runs all.
 check: deps
