@@ -75,7 +75,7 @@ class Drive:
             except (BrokenPipeError, OSError):
                 pass
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
@@ -84,5 +84,8 @@ class Drive:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        rc = self.close()
+        if exc_type is None and rc != 0:
+            # under ASan a leak or a memory error ends the driver nonzero
+            raise AssertionError("ghdrive exited %s: %s" % (rc, "".join(self.err[-40:])))
