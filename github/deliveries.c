@@ -34,10 +34,10 @@ struct walk {
 	int done; /* reached since_ms or max */
 };
 
-/* Copy a string member into a fixed field; "" when missing or null. */
+/* Copy a string member into a fixed field, cut to fit; "" when missing. */
 static void field(char *dst, size_t size, const json_t *o, const char *key)
 {
-	const char *s = gh_json_str(o, key, size - 1);
+	const char *s = gh_json_str(o, key, 65536);
 
 	snprintf(dst, size, "%s", s ? s : "");
 }
