@@ -531,11 +531,13 @@ class Emulator:
         self.queue_delivery("push", None, payload, iid, meta["id"])
         if deleted:
             return
-        prs = [p for p in self.pulls.get(meta["full_name"].lower(), {}).values()
-               if p["state"] == "open" and p["head"]["ref"] == branch]
-        for pr in prs:
-            pr["head"]["sha"] = new
-            pr["updated_at"] = iso_utc(self.now())
+        with self.lock:
+            prs = [p for p in self.pulls.get(meta["full_name"].lower(), {}).values()
+                   if p["state"] == "open" and p["head"]["ref"] == branch]
+            for pr in prs:
+                pr["head"]["sha"] = new
+                pr["updated_at"] = iso_utc(self.now())
+            self.touch()
         if self.config["check_suite_on_push"]:
             self.send_check_suite(meta, branch, old, new, prs, sender)
         for pr in prs:
