@@ -312,10 +312,10 @@ def test_kill_9_with_200_pending_each_handled_exactly_once():
     with Stack(workers=4) as s:
         guids = [str(uuid.uuid4()) for _ in range(200)]
         for i, g in enumerate(guids):
-            p = test_payload(repo=f"acme/k{i % 8}", sleep_ms=25)
+            p = test_payload(repo=f"acme/k{i % 8}", sleep_ms=100)
             assert s.webhook("hedgesync_test", p, guid=g)[0] == 202
         # some are done, some running, most pending: kill without warning
-        time.sleep(0.3)
+        wait_for(lambda: len(s.records()[0]) >= 4, what="jobs running")
         pending = s.query("SELECT count(*) FROM jobs WHERE state != 'done'")[0][0]
         s.kill9()
         assert pending > 100, pending
