@@ -522,7 +522,8 @@ static void emit_map(struct em *e, const struct hy_node *m, int ind, int first_i
 
 	for (uint32_t i = 0; i < m->len; i++)
 		v[i] = &m->v.pairs[i];
-	qsort(v, m->len, sizeof(*v), pair_cmp);
+	if (m->len > 1)
+		qsort(v, m->len, sizeof(*v), pair_cmp);
 	emit_pairs(e, v, m->len, ind, first_inline);
 	if (v != small)
 		free(v);
@@ -675,7 +676,8 @@ static uint32_t filtered_pairs(const struct hy_node *m, const char *where,
 			continue;
 		(*v)[k++] = &m->v.pairs[i];
 	}
-	qsort(*v, k, sizeof(**v), pair_cmp);
+	if (k > 1)
+		qsort(*v, k, sizeof(**v), pair_cmp);
 	return k;
 }
 

@@ -364,7 +364,8 @@ void fnd_resolve_paths(struct fnd_list *l)
 		items[n].idx = i;
 		n++;
 	}
-	qsort(items, n, sizeof(*items), cmp_item);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), cmp_item);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		struct path_walk w;
@@ -447,7 +448,8 @@ void fnd_sort(struct fnd_list *l)
 	if (!l || l->n < 2)
 		return;
 	fnd_resolve_paths(l);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_finding);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_finding);
 }
 
 /* --- output -------------------------------------------------------------- */

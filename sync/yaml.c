@@ -796,7 +796,8 @@ static void on_map_end(struct loader *L)
 				}
 			}
 		} else {
-			qsort(kv, nkv, sizeof(*kv), kv_cmp);
+			if (nkv > 1)
+				qsort(kv, nkv, sizeof(*kv), kv_cmp);
 			for (size_t i = 1; i < nkv; i++) {
 				size_t j = i - 1;
 
@@ -810,7 +811,8 @@ static void on_map_end(struct loader *L)
 						    kv[i].key->text, kv[j].key->line);
 				kv[i].drop = 1;
 			}
-			qsort(kv, nkv, sizeof(*kv), kv_pos_cmp);
+			if (nkv > 1)
+				qsort(kv, nkv, sizeof(*kv), kv_pos_cmp);
 		}
 	}
 	for (size_t i = 0; i < nkv; i++)
