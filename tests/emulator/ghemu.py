@@ -763,7 +763,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send(self, status, obj=None, headers=None, raw=None):
         body = raw if raw is not None else (b"" if obj is None and status in (204, 304)
                                             else json.dumps(obj, indent=None).encode())
-        self.done = time.monotonic()  # all work for the request is over
+        entry = getattr(self, "entry", None)
+        if entry is not None:
+            # logged before the answer leaves, so a client that has its answer
+            # finds it in the log (with the time all work was over)
+            with self.server.emu.lock:
+                entry["status"], entry["resp_bytes"] = status, len(body)
+                entry["done"] = time.monotonic()
         self.send_response(status)
         hdrs = {"Content-Type": "application/json; charset=utf-8",
                 "X-GitHub-Media-Type": "github.v3; format=json",
@@ -802,15 +808,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status, obj = 500, {"message": "ghemu admin error: %s" % e}
             self.send(status, obj)
             return
-        entry = emu_log_start(emu, method, url, self.headers, body, t0)
+        entry = self.entry = emu_log_start(emu, method, url, self.headers, body, t0)
         status, size = 0, 0
-        self.done = None
         try:
             status, size = self.api(emu, method, path, query, body, entry)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            entry["done"] = self.done
+            self.entry = None
             emu_log_end(emu, entry, status, size, t0)
 
     def api(self, emu, method, path, query, body, entry):
@@ -824,6 +829,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 entry["fault"] = None
                 continue
             if kind == "drop":
+                with emu.lock:
+                    entry["status"], entry["done"] = 0, time.monotonic()
                 self.close_connection = True
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -880,6 +887,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_huge(self, n, entry, chunked):
         """Answer with an endless-looking body; count what the client took."""
+        with self.server.emu.lock:
+            entry["status"], entry["done"] = 200, time.monotonic()
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         if chunked:
@@ -946,8 +955,10 @@ def emu_log_start(emu, method, url, headers, body, t0):
 
 def emu_log_end(emu, entry, status, size, t0):
     with emu.lock:
-        entry["status"] = status
-        entry["resp_bytes"] = size
+        if entry["status"] is None:
+            entry["status"] = status
+        if not entry["resp_bytes"]:
+            entry["resp_bytes"] = size
         entry["end"] = time.monotonic()
         entry["ms"] = round((entry["end"] - t0) * 1000, 2)
 
