@@ -110,6 +110,8 @@ void lay_check_managed(const char *file, const char *rel, struct val_res *const 
 		       size_t n, const char *data, size_t len, struct fnd_list *fl)
 {
 	const struct val_res *r;
+	const struct hy_node *kind, *name;
+	uint32_t kline, kcol;
 	const struct kind_info *folder_kind = NULL;
 	const char *folder, *slash, *base;
 	char plural[64];
@@ -133,21 +135,25 @@ void lay_check_managed(const char *file, const char *rel, struct val_res *const 
 		folder_kind = kind_by_plural(plural);
 	}
 	base = base_name(rel);
+	kind = hy_get(r->root, "kind");
+	name = hy_get(hy_get(r->root, "metadata"), "name");
+	kline = kind ? kind->line : r->doc->line;
+	kcol = kind ? kind->col : 1;
 	if (r->kind && r->kind->managed && folder_kind && folder_kind != r->kind)
 		fnd_add(fl, FND_LAYOUT_WRONG_FOLDER, FND_SEV_DEFAULT, file, (int)r->doc->index,
-			r->doc->line, 1, "kind",
+			kline, kcol, "kind",
 			"a %s belongs in managed/%s/, not managed/%s/", r->kind->name, r->kind->plural,
 			folder_kind->plural);
 	else if (r->kind && !r->kind->managed)
 		fnd_add(fl, FND_LAYOUT_WRONG_FOLDER, FND_SEV_DEFAULT, file, (int)r->doc->index,
-			r->doc->line, 1, "kind",
+			kline, kcol, "kind",
 			"%s is not a managed kind and does not belong under managed/", r->kind->name);
 	if (r->name && r->kind && r->kind->managed) {
 		size_t nl = strlen(r->name);
 
 		if (strncmp(base, r->name, nl) || strcmp(base + nl, ".yaml"))
 			fnd_add(fl, FND_LAYOUT_FILE_NAME, FND_SEV_DEFAULT, file, (int)r->doc->index,
-				r->doc->line, 1, "metadata.name",
+				name ? name->line : r->doc->line, name ? name->col : 1, "metadata.name",
 				"the file of %s %s must be named %s.yaml", r->kind->name, r->name, r->name);
 	}
 	if (n == 1 && !r->errors && r->kind && r->kind->managed) {

@@ -14,6 +14,7 @@ struct fab {
 	/* (kind, name) -> index of the first resource; open addressing */
 	size_t *slots;
 	size_t nslots; /* power of two; SIZE_MAX marks empty */
+	unsigned char *dup; /* res[i] repeats an earlier kind and name */
 };
 
 #define EMPTY SIZE_MAX
@@ -106,6 +107,7 @@ static void build_index(struct fab *F)
 	F->nslots = want;
 	F->slots = hs_malloc(want * sizeof(*F->slots));
 	memset(F->slots, 0xFF, want * sizeof(*F->slots));
+	F->dup = hs_calloc(F->n + 1, 1);
 	for (size_t i = 0; i < F->n; i++) {
 		const struct val_res *r = F->res[i];
 		size_t *s;
@@ -117,6 +119,7 @@ static void build_index(struct fab *F)
 			*s = i;
 			continue;
 		}
+		F->dup[i] = 1;
 		ffind(F, FND_RESOURCE_DUPLICATE, r, hy_get(hy_get(r->root, "metadata"), "name"),
 		      "%s %s is defined twice; the other is in %s line %u", r->kind->name,
 		      q(r->name, b1, sizeof(b1)), F->res[*s]->file, F->res[*s]->doc->line);
@@ -265,7 +268,7 @@ static void check_subnet_conflicts(struct fab *F)
 	for (size_t i = 0; i < F->n; i++) {
 		const struct val_res *r = F->res[i];
 
-		if (!usable(r) || r->kind->id != KIND_VPC)
+		if (!usable(r) || F->dup[i] || r->kind->id != KIND_VPC)
 			continue;
 		for (uint32_t k = 0; k < r->facts->nsubnets; k++) {
 			const struct v_subnet *s = &r->facts->subnets[k];
@@ -313,7 +316,7 @@ static void check_vlan_conflicts(struct fab *F)
 	for (size_t i = 0; i < F->n; i++) {
 		const struct val_res *r = F->res[i];
 
-		if (!usable(r) || r->kind->id != KIND_VPC)
+		if (!usable(r) || F->dup[i] || r->kind->id != KIND_VPC)
 			continue;
 		for (uint32_t k = 0; k < r->facts->nsubnets; k++) {
 			const struct v_subnet *s = &r->facts->subnets[k];
@@ -351,7 +354,7 @@ static void check_port_conflicts(struct fab *F, struct arena *scratch)
 	for (size_t i = 0; i < F->n; i++) {
 		const struct val_res *r = F->res[i];
 
-		if (!usable(r) || r->kind->id != KIND_CONNECTION)
+		if (!usable(r) || F->dup[i] || r->kind->id != KIND_CONNECTION)
 			continue;
 		for (uint32_t k = 0; k < r->facts->nports; k++) {
 			const struct v_port *p = &r->facts->ports[k];
@@ -397,7 +400,7 @@ static void check_attachments(struct fab *F)
 		const struct val_res *r = F->res[i];
 		struct item *e;
 
-		if (!usable(r) || !r->facts->conn_name)
+		if (!usable(r) || F->dup[i] || !r->facts->conn_name)
 			continue;
 		if (r->kind->id == KIND_VPCATTACHMENT && r->facts->att_vpc) {
 			e = push(&vpc);
@@ -633,5 +636,6 @@ void val_fabric(struct val_res *const *res, size_t n, const struct val_opts *o,
 	check_attachments(&F);
 	fnd_resolve_paths(fl);
 	free(F.slots);
+	free(F.dup);
 	arena_free(scratch);
 }
