@@ -54,19 +54,18 @@ static void *block_data(struct arena_block *b)
 void *arena_alloc_raw(struct arena *a, size_t n)
 {
 	struct arena_block *b = a->head;
-	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	size_t off = b ? (b->used + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1) : 0;
 	void *p;
 
-	if (need < n)
-		need = n; /* overflow: let the block size check fail loudly below */
-	if (!b || b->size - b->used < need) {
+	if (!b || off > b->size || b->size - off < n) {
 		size_t size = a->next_size;
 
-		if (size < need)
-			size = need;
+		if (size < n)
+			size = n;
 		b = hs_malloc(BLOCK_HDR + size);
 		b->size = size;
 		b->used = 0;
+		off = 0;
 		/* a block too big for the normal chain goes behind the head so the
 		 * head keeps filling */
 		if (a->head && size > a->next_size) {
@@ -79,9 +78,9 @@ void *arena_alloc_raw(struct arena *a, size_t n)
 				a->next_size *= 2;
 		}
 	}
-	p = (char *)block_data(b) + b->used;
-	b->used += need;
-	a->used += need;
+	p = (char *)block_data(b) + off;
+	a->used += n + (off - b->used);
+	b->used = off + n;
 	return p;
 }
 
@@ -93,9 +92,24 @@ void *arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
+/* Strings need no alignment: pack them when the head block has room. */
+static char *alloc_bytes(struct arena *a, size_t n)
+{
+	struct arena_block *b = a->head;
+
+	if (b && b->size - b->used >= n) {
+		char *p = (char *)block_data(b) + b->used;
+
+		b->used += n;
+		a->used += n;
+		return p;
+	}
+	return arena_alloc_raw(a, n);
+}
+
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc_raw(a, n + 1);
+	char *p = alloc_bytes(a, n + 1);
 
 	if (n)
 		memcpy(p, s, n);

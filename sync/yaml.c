@@ -796,23 +796,21 @@ static void on_map_end(struct loader *L)
 				}
 			}
 		} else {
-			if (nkv > 1)
-				qsort(kv, nkv, sizeof(*kv), kv_cmp);
-			for (size_t i = 1; i < nkv; i++) {
-				size_t j = i - 1;
+			size_t j = 0; /* the last entry kept */
 
-				while (j > 0 && kv[j].drop)
-					j--;
-				if (kv_key_cmp(&kv[i], &kv[j]))
+			qsort(kv, nkv, sizeof(*kv), kv_cmp);
+			for (size_t i = 1; i < nkv; i++) {
+				if (kv_key_cmp(&kv[i], &kv[j])) {
+					j = i;
 					continue;
+				}
 				if (kv[i].prio == 0)
 					doc_finding_at(L, FND_YAML_DUPLICATE_KEY, kv[j].key, NULL, kv[i].key,
 						    "key '%.80s' appears twice in this mapping (first on line %u)",
 						    kv[i].key->text, kv[j].key->line);
 				kv[i].drop = 1;
 			}
-			if (nkv > 1)
-				qsort(kv, nkv, sizeof(*kv), kv_pos_cmp);
+			qsort(kv, nkv, sizeof(*kv), kv_pos_cmp);
 		}
 	}
 	for (size_t i = 0; i < nkv; i++)

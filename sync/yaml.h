@@ -117,10 +117,10 @@ struct hy_limits {
 	uint32_t max_anchors; /* per document */
 };
 
-#define HY_MAX_BYTES (32u * 1024 * 1024)
+#define HY_MAX_BYTES (16u * 1024 * 1024)
 #define HY_MAX_DOCS 100000u
 #define HY_MAX_DEPTH 64u
-#define HY_MAX_NODES 4000000u
+#define HY_MAX_NODES 1000000u
 #define HY_MAX_ANCHORS 10000u
 #define HY_LIMITS_DEFAULT { HY_MAX_BYTES, HY_MAX_DOCS, HY_MAX_DEPTH, HY_MAX_NODES, HY_MAX_ANCHORS }
 
