@@ -13,6 +13,8 @@
 
 /* Statements prepared once per connection. */
 enum stmt_id {
+	ST_BLOB_GET,
+	ST_BLOB_PUT,
 	ST_DELIVERY_INSERT_IGNORE,
 	ST_JOB_INSERT,
 	ST_JOB_CLAIM,
@@ -26,6 +28,8 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BLOB_GET] = "SELECT data FROM blobs WHERE sha = ?1",
+	[ST_BLOB_PUT] = "INSERT OR IGNORE INTO blobs(sha, data, stored_ms) VALUES (?1, ?2, ?3)",
 	[ST_DELIVERY_INSERT_IGNORE] =
 		"INSERT OR IGNORE INTO deliveries(guid, event, action, repo, installation_id,"
 		" received_ms, state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -111,6 +115,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_open ON jobs(ordering_key, id) WHERE state IN ('queued','running');"
 	"CREATE INDEX jobs_state ON jobs(state);"
 	"CREATE INDEX jobs_delivery ON jobs(delivery_id);",
+	/* 2: git blobs by sha; a blob never changes, so entries never go stale */
+	"CREATE TABLE blobs ("
+	"  sha TEXT PRIMARY KEY,"
+	"  data BLOB NOT NULL,"
+	"  stored_ms INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
@@ -676,4 +686,48 @@ int store_queue_stats(struct store *s, struct store_queue_stats *stats)
 	}
 	sqlite3_finalize(st);
 	return step == SQLITE_DONE ? HS_OK : HS_EDB;
+}
+
+int store_blob_get(struct store *s, const char *sha, char **data, size_t *len)
+{
+	sqlite3_stmt *st = stmt(s, ST_BLOB_GET, NULL);
+	int rc = HS_ENOTFOUND, step;
+
+	*data = NULL;
+	*len = 0;
+	if (!st)
+		return HS_EDB;
+	bind_text(st, 1, sha);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+
+		*data = hs_malloc((size_t)n + 1);
+		if (n)
+			memcpy(*data, p, (size_t)n);
+		(*data)[n] = '\0';
+		*len = (size_t)n;
+		rc = HS_OK;
+	} else if (step != SQLITE_DONE) {
+		rc = HS_EDB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_blob_put(struct store *s, const char *sha, const void *data, size_t len)
+{
+	sqlite3_stmt *st = stmt(s, ST_BLOB_PUT, NULL);
+	int rc = HS_OK;
+
+	if (!st)
+		return HS_EDB;
+	bind_text(st, 1, sha);
+	sqlite3_bind_blob64(st, 2, len ? data : "", len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, hs_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = HS_EDB;
+	sqlite3_reset(st);
+	return rc;
 }

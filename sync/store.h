@@ -134,4 +134,12 @@ struct store_queue_stats {
 
 int store_queue_stats(struct store *s, struct store_queue_stats *st);
 
+/* ---- blobs ------------------------------------------------------------ */
+
+/* Git blobs by sha (immutable, so never invalidated).  get: HS_OK with
+ * *data new (NUL-terminated, caller frees), or HS_ENOTFOUND.  put: stores a
+ * copy; storing a sha twice keeps the first. */
+int store_blob_get(struct store *s, const char *sha, char **data, size_t *len);
+int store_blob_put(struct store *s, const char *sha, const void *data, size_t len);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "github/base/err.h"
+#include "sync/blobcache.h"
 #include "sync/queue.h"
 #include "sync/store.h"
 #include "tests/unit/unit.h"
@@ -207,7 +208,28 @@ static void test_backoff_grows_and_is_capped(void)
 	T_ASSERT(d20 >= 45000 && d20 <= 75000);
 }
 
+static void test_blob_cache_round_trip(void)
+{
+	struct store *s = fresh("blobs");
+	struct gh_blob_cache c;
+	char *data = NULL;
+	size_t len = 0;
+	static const char bin[] = { 'a', 0, 'b', '\n' };
+
+	blobcache_init(&c, s);
+	T_EQ_INT(c.get(c.ctx, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", &data, &len), GH_ENOTFOUND);
+	T_ASSERT(data == NULL);
+	T_EQ_INT(c.put(c.ctx, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", bin, sizeof(bin)), GH_OK);
+	T_EQ_INT(c.put(c.ctx, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "other", 5), GH_OK);
+	T_EQ_INT(c.get(c.ctx, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", &data, &len), GH_OK);
+	T_EQ_INT(len, sizeof(bin)); /* the first copy stays: blobs never change */
+	T_ASSERT(memcmp(data, bin, sizeof(bin)) == 0);
+	free(data);
+	store_close(s);
+}
+
 const struct unit_test unit_tests[] = {
+	UNIT(test_blob_cache_round_trip),
 	UNIT(test_migrate_is_idempotent_and_refuses_newer),
 	UNIT(test_duplicate_guid_conflicts_and_writes_nothing),
 	UNIT(test_one_key_in_order_other_keys_in_parallel),
