@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fcgi/cli_validate.h"
 #include "fcgi/config.h"
 #include "fcgi/server.h"
 #include "github/base/buf.h"
@@ -24,6 +25,8 @@ static int cmd_serve(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_db(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_deliveries(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_version(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_validate(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_ingest(const struct hs_config *cfg, int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{ "serve", cmd_serve, 2, "serve [--config FILE]",
@@ -33,6 +36,10 @@ static const struct cmd cmds[] = {
 	{ "deliveries", cmd_deliveries, 1,
 	  "deliveries list [--failed] [--limit N] [--json] | deliveries retry ID",
 	  "Show stored webhook deliveries; put a dead-lettered one back in the queue." },
+	{ "validate", cmd_validate, 0, "validate [--format text|github|json] PATH...",
+	  "Check fabric YAML files or fabric directories offline; exit 1 on errors." },
+	{ "ingest", cmd_ingest, 0, "ingest --dry-run DIR",
+	  "Show what ingestion would do with a fabric directory's raw/." },
 	{ "version", cmd_version, 0, "version", "Print the version." },
 	{ NULL, NULL, 0, NULL, NULL },
 };
@@ -61,6 +68,19 @@ static int cmd_version(const struct hs_config *cfg, int argc, char **argv)
 	(void)argv;
 	printf("hedgesync %s\n", HS_VERSION);
 	return 0;
+}
+
+/* The offline tools need no settings: the engine alone. */
+static int cmd_validate(const struct hs_config *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	return cli_validate_main(argc, argv);
+}
+
+static int cmd_ingest(const struct hs_config *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	return cli_ingest_main(argc, argv);
 }
 
 static int cmd_serve(const struct hs_config *cfg, int argc, char **argv)
@@ -187,7 +207,8 @@ static int cmd_deliveries(const struct hs_config *cfg, int argc, char **argv)
 			printf("delivery %s queued again\n", argv[2]);
 		}
 	} else {
-		fprintf(stderr, "usage: hedgesync %s\n", cmds[2].usage);
+		fprintf(stderr, "usage: hedgesync deliveries list [--failed] [--limit N] [--json]"
+			" | deliveries retry ID\n");
 		return 2;
 	}
 	store_close(st);
