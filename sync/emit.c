@@ -757,9 +757,11 @@ int emit_managed(struct hs_buf *out, const struct hy_node *root)
 	const struct hy_node *api, *kind, *md, *spec;
 	const struct hy_pair **v;
 	uint32_t k;
+	size_t start;
 
 	if (!root || root->type != HY_MAP)
 		return HS_EINVAL;
+	start = out->len;
 	api = hy_get(root, "apiVersion");
 	kind = hy_get(root, "kind");
 	md = hy_get(root, "metadata");
@@ -798,5 +800,7 @@ int emit_managed(struct hs_buf *out, const struct hy_node *root)
 		emit_value(&e, v[i]->val, 0);
 	}
 	free(v);
+	if (e.rc == HS_OK && out->len == start)
+		puts_(&e, "{}\n"); /* nothing (or only status) to write: still one document */
 	return e.rc;
 }

@@ -133,6 +133,8 @@ static struct finding *fnd_slot(struct fnd_list *l, enum fnd_code code)
 	return f;
 }
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	va_list ap2;

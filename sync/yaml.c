@@ -722,7 +722,7 @@ static void on_map_end(struct loader *L)
 	struct frame *f = &L->stack[--L->depth];
 	struct hy_node *n = f->node;
 	size_t cnt = L->nscratch - f->base;
-	struct hy_node **items = L->scratch + f->base;
+	struct hy_node **items = L->scratch ? L->scratch + f->base : NULL;
 	struct kv *kv = NULL;
 	size_t nkv = 0, alloc = 0, kept = 0;
 	uint32_t size = 1, prio = 0;
