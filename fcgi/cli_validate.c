@@ -92,7 +92,9 @@ static int is_fabric_dir(const char *dir)
 	return yes;
 }
 
-/* Every regular file under dir (relative names), skipping .git. */
+/* Every regular file under dir (relative names), skipping .git.  The
+ * directory entry's type saves a stat per file where the file system gives
+ * it. */
 static void walk(const char *dir, const char *rel, struct cfiles *out, int depth)
 {
 	DIR *d;
@@ -105,14 +107,22 @@ static void walk(const char *dir, const char *rel, struct cfiles *out, int depth
 		return;
 	while ((e = readdir(d))) {
 		char *path, *r;
+		int isdir, isreg;
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".git"))
 			continue;
 		path = join(dir, e->d_name);
 		r = *rel ? hs_asprintf("%s/%s", rel, e->d_name) : hs_strdup(e->d_name);
-		if (is_dir(path))
+		if (e->d_type == DT_DIR || e->d_type == DT_REG) {
+			isdir = e->d_type == DT_DIR;
+			isreg = !isdir;
+		} else {
+			isdir = is_dir(path);
+			isreg = !isdir && is_file(path);
+		}
+		if (isdir)
 			walk(path, r, out, depth + 1);
-		else if (is_file(path))
+		else if (isreg)
 			cfiles_add(out, path, r);
 		free(path);
 		free(r);
@@ -148,42 +158,100 @@ static void find_fabrics(const char *dir, struct cfiles *out, int depth)
 	closedir(d);
 }
 
-/* Read a whole file; HS_ETOOBIG (with *size) when over max. */
-static int read_file(const char *path, size_t max, char **data, size_t *len, size_t *size)
+/* The directory of the last file read, kept open: files come sorted, so
+ * most opens are relative to it and skip walking the whole path. */
+struct dircache {
+	char *dir;
+	int fd;
+};
+
+static int open_cached(struct dircache *dc, const char *path)
 {
-	struct stat st;
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!dc || !slash)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	n = (size_t)(slash - path);
+	if (!dc->dir || strlen(dc->dir) != n || strncmp(dc->dir, path, n)) {
+		if (dc->fd >= 0)
+			close(dc->fd);
+		free(dc->dir);
+		dc->dir = hs_strndup(path, n);
+		dc->fd = open(n ? dc->dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dc->fd < 0)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	return openat(dc->fd, slash + 1, O_RDONLY | O_CLOEXEC);
+}
+
+static void dircache_release(struct dircache *dc)
+{
+	if (dc->fd >= 0)
+		close(dc->fd);
+	free(dc->dir);
+	dc->dir = NULL;
+	dc->fd = -1;
+}
+
+/* Read a whole file; HS_ETOOBIG (with *size) when over max.  Reads until
+ * end of file (no fstat on the common path: small files are the norm). */
+static int read_file_dc(struct dircache *dc, const char *path, size_t max, char **data,
+			size_t *len, size_t *size)
+{
+	size_t alloc = 16384, got = 0;
 	char *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_cached(dc, path);
 
 	*data = NULL;
 	*len = 0;
+	*size = 0;
 	if (fd < 0)
 		return HS_EIO;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return HS_EIO;
-	}
-	*size = (size_t)st.st_size;
-	if ((size_t)st.st_size > max) {
-		close(fd);
-		return HS_ETOOBIG;
-	}
-	buf = hs_malloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+	buf = hs_malloc(alloc + 1);
+	for (;;) {
+		ssize_t r;
 
+		if (got == alloc) {
+			if (got > max) {
+				struct stat st;
+
+				*size = fstat(fd, &st) ? got : (size_t)st.st_size;
+				close(fd);
+				free(buf);
+				return HS_ETOOBIG;
+			}
+			alloc *= 2;
+			buf = hs_realloc(buf, alloc + 1);
+		}
+		r = read(fd, buf + got, alloc - got);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0) {
+			close(fd);
+			free(buf);
+			return HS_EIO;
+		}
+		if (!r)
 			break;
 		got += (size_t)r;
 	}
 	close(fd);
+	if (got > max) {
+		*size = got;
+		free(buf);
+		return HS_ETOOBIG;
+	}
 	buf[got] = '\0';
 	*data = buf;
 	*len = got;
+	*size = got;
 	return HS_OK;
+}
+
+static int read_file(const char *path, size_t max, char **data, size_t *len, size_t *size)
+{
+	return read_file_dc(NULL, path, max, data, len, size);
 }
 
 /* --- validate --------------------------------------------------------------------------- */
@@ -194,6 +262,7 @@ struct vstate {
 	struct hy_limits lim;
 	size_t max_findings;
 	json_t *all;       /* json format: every finding */
+	struct dircache dc;
 	size_t files, docs, bytes, errors, warnings, notices;
 	int io_errors;
 };
@@ -203,7 +272,7 @@ static void add_file(struct vstate *vs, struct val_set *set, const char *path, c
 {
 	char *data;
 	size_t len, size = 0;
-	int rc = read_file(path, vs->lim.max_bytes, &data, &len, &size);
+	int rc = read_file_dc(&vs->dc, path, vs->lim.max_bytes, &data, &len, &size);
 
 	if (rc == HS_ETOOBIG) {
 		fnd_add(val_set_findings(set), FND_YAML_FILE_TOO_LARGE, FND_SEV_DEFAULT, path, -1, 0, 0,
@@ -298,11 +367,13 @@ static void validate_usage(FILE *f)
 		"  --partial         the files are not the whole fabric: a reference that does\n"
 		"                    not resolve is a warning, not an error\n"
 		"  --max-findings N  stop listing after N findings (default %d)\n"
+		"  --max-bytes N     refuse files over N bytes (default %u)\n"
+		"  --max-nodes N     refuse files over N YAML nodes, aliases expanded (default %u)\n"
 		"  --stats           print timing, throughput and peak memory on stderr\n"
 		"\n"
 		"Exit status: 0 no errors, 1 errors found, 2 bad usage or unreadable input.\n"
 		"Rule codes: docs/RULES.md.\n",
-		FND_DEFAULT_LIMIT);
+		FND_DEFAULT_LIMIT, HY_MAX_BYTES, HY_MAX_NODES);
 }
 
 int cli_validate_main(int argc, char **argv)
@@ -314,6 +385,7 @@ int cli_validate_main(int argc, char **argv)
 	double t0;
 
 	memset(&vs, 0, sizeof(vs));
+	vs.dc.fd = -1;
 	vs.fmt = FND_FMT_TEXT;
 	vs.opts.fabric_sev = FND_SEV_DEFAULT;
 	vs.opts.ref_sev = FND_SEV_DEFAULT;
@@ -335,6 +407,18 @@ int cli_validate_main(int argc, char **argv)
 			vs.opts.ref_sev = FND_WARNING;
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
+		} else if ((!strcmp(a, "--max-bytes") || !strcmp(a, "--max-nodes")) && i + 1 < argc) {
+			char *end;
+			unsigned long long n = strtoull(argv[++i], &end, 10);
+
+			if (*end || !n) {
+				fprintf(stderr, "hedgesync validate: %s takes a positive number\n", a);
+				return 2;
+			}
+			if (a[6] == 'b')
+				vs.lim.max_bytes = (size_t)n;
+			else
+				vs.lim.max_nodes = n;
 		} else if (!strcmp(a, "--max-findings") && i + 1 < argc) {
 			char *end;
 			long n = strtol(argv[++i], &end, 10);
@@ -360,7 +444,8 @@ int cli_validate_main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "--format") || !strcmp(a, "--max-findings")) {
+		if (!strcmp(a, "--format") || !strcmp(a, "--max-findings") || !strcmp(a, "--max-bytes") ||
+		    !strcmp(a, "--max-nodes")) {
 			i++;
 			continue;
 		}
@@ -428,12 +513,16 @@ int cli_validate_main(int argc, char **argv)
 
 		getrusage(RUSAGE_SELF, &ru);
 		fprintf(stderr,
-			"stats: %zu files, %zu documents, %zu bytes in %.3f s: %.0f documents/s, %.1f MB/s, peak RSS %ld KiB\n",
-			vs.files, vs.docs, vs.bytes, dt, dt > 0 ? (double)vs.docs / dt : 0.0,
-			dt > 0 ? (double)vs.bytes / dt / 1e6 : 0.0, ru.ru_maxrss);
+			"stats: %zu file%s, %zu documents, %zu bytes in %.3f s (cpu %.3f s user+sys): %.0f documents/s, %.1f MB/s, peak RSS %ld KiB\n",
+			vs.files, vs.files == 1 ? "" : "s", vs.docs, vs.bytes, dt,
+			(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+			dt > 0 ? (double)vs.docs / dt : 0.0, dt > 0 ? (double)vs.bytes / dt / 1e6 : 0.0,
+			ru.ru_maxrss);
 	}
 	fflush(stdout);
 	rc = vs.io_errors ? 2 : vs.errors ? 1 : 0;
+	dircache_release(&vs.dc);
 	cfiles_release(&loose);
 	cfiles_release(&fabrics);
 	return rc;

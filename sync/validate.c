@@ -244,7 +244,7 @@ static void type_error(struct vctx *c, const struct hy_node *n, enum sch_type wa
 static const struct sch *sch_field(const struct sch *fields, const struct hy_node *k)
 {
 	for (const struct sch *f = fields; f && f->type != T_END; f++)
-		if (strlen(f->name) == k->len && !memcmp(f->name, k->text, k->len))
+		if (f->nlen == k->len && f->name[0] == k->text[0] && !memcmp(f->name, k->text, k->len))
 			return f;
 	return NULL;
 }
@@ -338,27 +338,27 @@ void sch_check(struct vctx *c, const struct hy_node *n, const struct sch *s)
 
 /* --- the document header -------------------------------------------------------------- */
 
-static const struct sch SCH_STR[] = { { NULL, T_STR, 0, NULL, 0, 0, NULL } };
+static const struct sch SCH_STR[] = { { NULL, T_STR, 0, 0, NULL, 0, 0, NULL } };
 
 static const struct sch META[] = {
-	{ "name", T_STR, 0, NULL, 0, 0, NULL },
-	{ "namespace", T_STR, 0, NULL, 0, 0, NULL },
-	{ "labels", T_MAP, 0, SCH_STR, 0, 0, NULL },
-	{ "annotations", T_MAP, 0, SCH_STR, 0, 0, NULL },
-	{ "generateName", T_STR, 0, NULL, 0, 0, NULL },
-	{ "finalizers", T_LIST, 0, SCH_STR, 0, 0, NULL },
-	{ "ownerReferences", T_ANY, 0, NULL, 0, 0, NULL },
-	{ "uid", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "resourceVersion", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "creationTimestamp", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "generation", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "managedFields", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "selfLink", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "deletionTimestamp", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ "deletionGracePeriodSeconds", T_ANY, SCH_VOLATILE, NULL, 0, 0, NULL },
-	{ NULL, T_END, 0, NULL, 0, 0, NULL },
+	{ "name", T_STR, 0, 4, NULL, 0, 0, NULL },
+	{ "namespace", T_STR, 0, 9, NULL, 0, 0, NULL },
+	{ "labels", T_MAP, 0, 6, SCH_STR, 0, 0, NULL },
+	{ "annotations", T_MAP, 0, 11, SCH_STR, 0, 0, NULL },
+	{ "generateName", T_STR, 0, 12, NULL, 0, 0, NULL },
+	{ "finalizers", T_LIST, 0, 10, SCH_STR, 0, 0, NULL },
+	{ "ownerReferences", T_ANY, 0, 15, NULL, 0, 0, NULL },
+	{ "uid", T_ANY, SCH_VOLATILE, 3, NULL, 0, 0, NULL },
+	{ "resourceVersion", T_ANY, SCH_VOLATILE, 15, NULL, 0, 0, NULL },
+	{ "creationTimestamp", T_ANY, SCH_VOLATILE, 17, NULL, 0, 0, NULL },
+	{ "generation", T_ANY, SCH_VOLATILE, 10, NULL, 0, 0, NULL },
+	{ "managedFields", T_ANY, SCH_VOLATILE, 13, NULL, 0, 0, NULL },
+	{ "selfLink", T_ANY, SCH_VOLATILE, 8, NULL, 0, 0, NULL },
+	{ "deletionTimestamp", T_ANY, SCH_VOLATILE, 17, NULL, 0, 0, NULL },
+	{ "deletionGracePeriodSeconds", T_ANY, SCH_VOLATILE, 26, NULL, 0, 0, NULL },
+	{ NULL, T_END, 0, 0, NULL, 0, 0, NULL },
 };
-static const struct sch META_FIELD = { "metadata", T_OBJ, 0, META, 0, 0, NULL };
+static const struct sch META_FIELD = { "metadata", T_OBJ, 0, 8, META, 0, 0, NULL };
 
 int val_name_ok(const char *name)
 {
@@ -584,7 +584,7 @@ struct val_res *val_doc(struct arena *a, const struct hy_doc *d, const char *fil
 	}
 	{
 		const struct hy_node *spec = hy_get(root, "spec");
-		struct sch top = { "spec", T_OBJ, 0, kind_spec_schema(r->kind->id), 0, 0, NULL };
+		struct sch top = { "spec", T_OBJ, 0, 4, kind_spec_schema(r->kind->id), 0, 0, NULL };
 
 		sch_check(&c, spec, &top);
 		kind_check_spec(&c, r->kind->id, spec && spec->type == HY_MAP ? spec : NULL);

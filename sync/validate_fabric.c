@@ -13,6 +13,7 @@ struct fab {
 	struct fnd_list *fl;
 	/* (kind, name) -> index of the first resource; open addressing */
 	size_t *slots;
+	uint64_t *hashes; /* hash of the resource in each slot */
 	size_t nslots; /* power of two; SIZE_MAX marks empty */
 	unsigned char *dup; /* res[i] repeats an earlier kind and name */
 };
@@ -72,18 +73,23 @@ static int usable(const struct val_res *r)
 	return r && r->kind && r->kind->managed && r->name && r->facts;
 }
 
-static size_t *slot_for(struct fab *F, int kind, const char *name)
+static size_t *slot_for(struct fab *F, int kind, const char *name, uint64_t *hash)
 {
 	size_t mask = F->nslots - 1;
-	size_t i = (size_t)hash_key(kind, name) & mask;
+	uint64_t h = hash_key(kind, name);
+	size_t i = (size_t)h & mask;
 
 	while (F->slots[i] != EMPTY) {
-		const struct val_res *r = F->res[F->slots[i]];
+		if (F->hashes[i] == h) {
+			const struct val_res *r = F->res[F->slots[i]];
 
-		if ((int)r->kind->id == kind && !strcmp(r->name, name))
-			break;
+			if ((int)r->kind->id == kind && !strcmp(r->name, name))
+				break;
+		}
 		i = (i + 1) & mask;
 	}
+	if (hash)
+		*hash = h;
 	return &F->slots[i];
 }
 
@@ -93,7 +99,7 @@ static const struct val_res *lookup(struct fab *F, int kind, const char *name)
 
 	if (!name || !F->nslots)
 		return NULL;
-	s = slot_for(F, kind, name);
+	s = slot_for(F, kind, name, NULL);
 	return *s == EMPTY ? NULL : F->res[*s];
 }
 
@@ -107,16 +113,19 @@ static void build_index(struct fab *F)
 	F->nslots = want;
 	F->slots = hs_malloc(want * sizeof(*F->slots));
 	memset(F->slots, 0xFF, want * sizeof(*F->slots));
+	F->hashes = hs_calloc(want, sizeof(*F->hashes));
 	F->dup = hs_calloc(F->n + 1, 1);
 	for (size_t i = 0; i < F->n; i++) {
 		const struct val_res *r = F->res[i];
 		size_t *s;
+		uint64_t h;
 
 		if (!usable(r))
 			continue;
-		s = slot_for(F, (int)r->kind->id, r->name);
+		s = slot_for(F, (int)r->kind->id, r->name, &h);
 		if (*s == EMPTY) {
 			*s = i;
+			F->hashes[s - F->slots] = h;
 			continue;
 		}
 		F->dup[i] = 1;
@@ -230,10 +239,22 @@ struct item {
 	uint32_t idx;
 };
 
+static int item_cmp(const void *x, const void *y);
+
+/* Ports: by hash of the port, then the port, so equal ports meet cheaply. */
+static int item_hash_cmp(const void *x, const void *y)
+{
+	const struct item *p = x, *q2 = y;
+
+	if (p->a != q2->a)
+		return p->a < q2->a ? -1 : 1;
+	return item_cmp(x, y);
+}
+
 static int item_cmp(const void *x, const void *y)
 {
 	const struct item *p = x, *q2 = y;
-	int c = strcmp(p->ns, q2->ns);
+	int c = p->ns == q2->ns ? 0 : strcmp(p->ns, q2->ns);
 
 	if (c)
 		return c;
@@ -373,17 +394,18 @@ static void check_port_conflicts(struct fab *F, struct arena *scratch)
 			} else {
 				e->ns = p->port;
 			}
+			e->a = hash_key(0, e->ns);
 			e->r = r;
 			e->at = p->at;
 			e->label = p->port;
 		}
 	}
 	if (it.n > 1)
-		qsort(it.v, it.n, sizeof(*it.v), item_cmp);
+		qsort(it.v, it.n, sizeof(*it.v), item_hash_cmp);
 	for (size_t i = 1; i < it.n; i++) {
 		const struct item *x = &it.v[i], *y = &it.v[i - 1];
 
-		if (!strcmp(x->ns, y->ns) && x->r != y->r)
+		if (x->a == y->a && !strcmp(x->ns, y->ns) && x->r != y->r)
 			ffind(F, FND_PORT_CONFLICT, x->r, x->at,
 			      "port %s is already used by Connection %s", q(x->label, b1, sizeof(b1)),
 			      y->r->name);
@@ -636,6 +658,7 @@ void val_fabric(struct val_res *const *res, size_t n, const struct val_opts *o,
 	check_attachments(&F);
 	fnd_resolve_paths(fl);
 	free(F.slots);
+	free(F.hashes);
 	free(F.dup);
 	arena_free(scratch);
 }

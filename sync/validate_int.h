@@ -29,6 +29,7 @@ struct sch {
 	const char *name;
 	uint8_t type;
 	uint8_t flags;
+	uint8_t nlen; /* strlen(name), 0 when name is NULL */
 	const struct sch *sub;
 	int64_t min, max;          /* T_INT bounds, checked when min < max */
 	const char *const *values; /* T_STR allowed values (NULL-terminated) */

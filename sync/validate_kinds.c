@@ -8,23 +8,30 @@
 
 /* --- schemas (github.com/githedgehog/fabric api/{vpc,wiring}/v1beta1) ------- */
 
-#define S(n, t) { n, t, 0, NULL, 0, 0, NULL }
-#define SI(n, lo, hi) { n, T_INT, 0, NULL, lo, hi, NULL }
+#define NL(n) ((uint8_t)(sizeof(n "") - 1))
+#define S(n, t) { n, t, 0, NL(n), NULL, 0, 0, NULL }
+#define SI(n, lo, hi) { n, T_INT, 0, NL(n), NULL, lo, hi, NULL }
 #define SIR(n, r) SI_(n, r)
 #define SI_(n, ...) SI(n, __VA_ARGS__)
-#define SO(n, sub) { n, T_OBJ, 0, sub, 0, 0, NULL }
-#define SL(n, el) { n, T_LIST, 0, el, 0, 0, NULL }
-#define SM(n, el) { n, T_MAP, 0, el, 0, 0, NULL }
-#define SE(n, vals) { n, T_STR, 0, NULL, 0, 0, vals }
-#define SEND { NULL, T_END, 0, NULL, 0, 0, NULL }
+#define SO(n, sub) { n, T_OBJ, 0, NL(n), sub, 0, 0, NULL }
+#define SL(n, el) { n, T_LIST, 0, NL(n), el, 0, 0, NULL }
+#define SM(n, el) { n, T_MAP, 0, NL(n), el, 0, 0, NULL }
+#define SE(n, vals) { n, T_STR, 0, NL(n), NULL, 0, 0, vals }
+#define SEND { NULL, T_END, 0, 0, NULL, 0, 0, NULL }
+/* element schemas of lists and maps: no name */
+#define ES(t) { NULL, t, 0, 0, NULL, 0, 0, NULL }
+#define ESO(sub) { NULL, T_OBJ, 0, 0, sub, 0, 0, NULL }
+#define ESL(el) { NULL, T_LIST, 0, 0, el, 0, 0, NULL }
+#define ESM(el) { NULL, T_MAP, 0, 0, el, 0, 0, NULL }
+#define ESE(vals) { NULL, T_STR, 0, 0, NULL, 0, 0, vals }
 
 #define U8 0, 255
 #define U16 0, 65535
 #define U32 0, 4294967295LL
 
-static const struct sch E_STR[] = { S(NULL, T_STR) };
-static const struct sch E_BOOL[] = { S(NULL, T_BOOL) };
-static const struct sch E_LIST_STR[] = { SL(NULL, E_STR) };
+static const struct sch E_STR[] = { ES(T_STR) };
+static const struct sch E_BOOL[] = { ES(T_BOOL) };
+static const struct sch E_LIST_STR[] = { ESL(E_STR) };
 
 static const struct sch TOPOLOGY[] = { S("fabric", T_STR), SL("domains", E_STR), SEND };
 
@@ -32,29 +39,29 @@ static const struct sch TOPOLOGY[] = { S("fabric", T_STR), SL("domains", E_STR),
 static const char *const VPC_MODES[] = { "", "l2vni", "l3vni", "l3flat", NULL };
 static const struct sch DHCP_RANGE[] = { S("start", T_STR), S("end", T_STR), SEND };
 static const struct sch DHCP_ROUTE[] = { S("destination", T_STR), S("gateway", T_STR), SEND };
-static const struct sch E_DHCP_ROUTE[] = { SO(NULL, DHCP_ROUTE) };
+static const struct sch E_DHCP_ROUTE[] = { ESO(DHCP_ROUTE) };
 static const struct sch DHCP_OPTIONS[] = {
 	S("pxeURL", T_STR), SL("dnsServers", E_STR), SL("timeServers", E_STR),
 	SIR("interfaceMTU", U16), SIR("leaseTimeSeconds", U32), S("disableDefaultRoute", T_BOOL),
 	SL("advertisedRoutes", E_DHCP_ROUTE), SEND
 };
 static const struct sch DHCP_STATIC[] = { S("ip", T_STR), SEND };
-static const struct sch E_DHCP_STATIC[] = { SO(NULL, DHCP_STATIC) };
+static const struct sch E_DHCP_STATIC[] = { ESO(DHCP_STATIC) };
 static const struct sch DHCP[] = {
 	S("relay", T_STR), S("relayVPC", T_STR), S("enable", T_BOOL), SO("range", DHCP_RANGE),
 	SO("options", DHCP_OPTIONS), SM("static", E_DHCP_STATIC), SEND
 };
 static const struct sch HOSTBGP_PREFIX[] = { SIR("minPrefixLen", U8), SIR("maxPrefixLen", U8), SEND };
-static const struct sch E_HOSTBGP_PREFIX[] = { SO(NULL, HOSTBGP_PREFIX) };
+static const struct sch E_HOSTBGP_PREFIX[] = { ESO(HOSTBGP_PREFIX) };
 static const struct sch VPC_SUBNET[] = {
 	S("subnet", T_STR), S("gateway", T_STR), SO("dhcp", DHCP), SIR("vlan", U16),
 	S("isolated", T_BOOL), S("restricted", T_BOOL), S("hostBGP", T_BOOL),
 	SIR("hostBGPMinPrefixLen", U8), SIR("hostBGPMaxPrefixLen", U8),
 	SM("hostBGPExtraPrefixes", E_HOSTBGP_PREFIX), SEND
 };
-static const struct sch E_VPC_SUBNET[] = { SO(NULL, VPC_SUBNET) };
+static const struct sch E_VPC_SUBNET[] = { ESO(VPC_SUBNET) };
 static const struct sch STATIC_ROUTE[] = { S("prefix", T_STR), SL("nextHops", E_STR), SEND };
-static const struct sch E_STATIC_ROUTE[] = { SO(NULL, STATIC_ROUTE) };
+static const struct sch E_STATIC_ROUTE[] = { ESO(STATIC_ROUTE) };
 static const struct sch VPC_SPEC[] = {
 	SE("mode", VPC_MODES), SM("subnets", E_VPC_SUBNET), SO("topology", TOPOLOGY),
 	S("ipv4Namespace", T_STR), S("vlanNamespace", T_STR), S("defaultIsolated", T_BOOL),
@@ -68,8 +75,8 @@ static const struct sch VPCATTACH_SPEC[] = {
 	SO("topology", TOPOLOGY), SEND
 };
 static const struct sch PEER_VPC[] = { SL("subnets", E_STR), SEND };
-static const struct sch E_PEER_VPC[] = { SO(NULL, PEER_VPC) };
-static const struct sch E_PERMIT_MAP[] = { SM(NULL, E_PEER_VPC) };
+static const struct sch E_PEER_VPC[] = { ESO(PEER_VPC) };
+static const struct sch E_PERMIT_MAP[] = { ESM(E_PEER_VPC) };
 static const struct sch VPCPEERING_SPEC[] = {
 	SL("permit", E_PERMIT_MAP), S("remote", T_STR), SO("topology", TOPOLOGY), SEND
 };
@@ -99,7 +106,7 @@ static const struct sch ACL_STMT[] = {
 	S("dstPrefix", T_STR), SIR("portRangeBegin", U16), SIR("portRangeEnd", U16),
 	SO("tcpFilters", TCP_FILTERS), SIR("icmpType", U8), SIR("icmpCode", U8), SEND
 };
-static const struct sch E_ACL_STMT[] = { SO(NULL, ACL_STMT) };
+static const struct sch E_ACL_STMT[] = { ESO(ACL_STMT) };
 static const struct sch ACL[] = { SL("statements", E_ACL_STMT), SEND };
 static const struct sch BFD[] = {
 	SIR("minRX", U32), SIR("minTX", U32), SIR("multiplier", U8), S("passive", T_BOOL), SEND
@@ -113,7 +120,7 @@ static const struct sch EXTATTACH_SPEC[] = {
 /* ExternalPeering */
 static const struct sch EP_VPC[] = { S("name", T_STR), SL("subnets", E_STR), SEND };
 static const struct sch EP_PREFIX[] = { S("prefix", T_STR), SEND };
-static const struct sch E_EP_PREFIX[] = { SO(NULL, EP_PREFIX) };
+static const struct sch E_EP_PREFIX[] = { ESO(EP_PREFIX) };
 static const struct sch EP_EXT[] = { S("name", T_STR), SL("prefixes", E_EP_PREFIX), SEND };
 static const struct sch EP_PERMIT[] = { SO("vpc", EP_VPC), SO("external", EP_EXT), SEND };
 static const struct sch EXTPEERING_SPEC[] = { SO("permit", EP_PERMIT), SO("topology", TOPOLOGY), SEND };
@@ -122,9 +129,9 @@ static const struct sch EXTPEERING_SPEC[] = { SO("permit", EP_PERMIT), SO("topol
 static const struct sch PORT[] = { S("port", T_STR), SEND };
 static const struct sch PORT_IP[] = { S("port", T_STR), S("ip", T_STR), SEND };
 static const struct sch S2S_LINK[] = { SO("server", PORT), SO("switch", PORT), SEND };
-static const struct sch E_S2S_LINK[] = { SO(NULL, S2S_LINK) };
+static const struct sch E_S2S_LINK[] = { ESO(S2S_LINK) };
 static const struct sch SW2SW_LINK[] = { SO("switch1", PORT), SO("switch2", PORT), SEND };
-static const struct sch E_SW2SW_LINK[] = { SO(NULL, SW2SW_LINK) };
+static const struct sch E_SW2SW_LINK[] = { ESO(SW2SW_LINK) };
 static const struct sch C_UNBUNDLED[] = { SO("link", S2S_LINK), SIR("mtu", U16), SEND };
 static const struct sch C_BUNDLED[] = {
 	SL("links", E_S2S_LINK), SIR("mtu", U16), S("fallback", T_BOOL), SEND
@@ -133,13 +140,13 @@ static const struct sch C_MCLAG_DOMAIN[] = {
 	SL("peerLinks", E_SW2SW_LINK), SL("sessionLinks", E_SW2SW_LINK), SEND
 };
 static const struct sch FABRIC_LINK[] = { SO("spine", PORT_IP), SO("leaf", PORT_IP), SEND };
-static const struct sch E_FABRIC_LINK[] = { SO(NULL, FABRIC_LINK) };
+static const struct sch E_FABRIC_LINK[] = { ESO(FABRIC_LINK) };
 static const struct sch C_FABRIC[] = { SL("links", E_FABRIC_LINK), SEND };
 static const struct sch MESH_LINK[] = { SO("leaf1", PORT_IP), SO("leaf2", PORT_IP), SEND };
-static const struct sch E_MESH_LINK[] = { SO(NULL, MESH_LINK) };
+static const struct sch E_MESH_LINK[] = { ESO(MESH_LINK) };
 static const struct sch C_MESH[] = { SL("links", E_MESH_LINK), SEND };
 static const struct sch GW_LINK[] = { SO("switch", PORT_IP), SO("gateway", PORT_IP), SEND };
-static const struct sch E_GW_LINK[] = { SO(NULL, GW_LINK) };
+static const struct sch E_GW_LINK[] = { ESO(GW_LINK) };
 static const struct sch C_GATEWAY[] = { SL("links", E_GW_LINK), SEND };
 static const struct sch C_LOOPBACK[] = { SL("links", E_SW2SW_LINK), SEND };
 static const struct sch EXT_LINK[] = { SO("switch", PORT), SEND };
@@ -161,7 +168,7 @@ static const struct sch CONNECTION_SPEC[] = {
 /* Server, Switch, SwitchGroup, VLANNamespace */
 static const struct sch SERVER_SPEC[] = { S("description", T_STR), S("profile", T_STR), SEND };
 static const char *const FEC_MODES[] = { "rs", "fc", "auto", "disabled", NULL };
-static const struct sch E_FEC[] = { SE(NULL, FEC_MODES) };
+static const struct sch E_FEC[] = { ESE(FEC_MODES) };
 static const struct sch REDUNDANCY[] = { S("group", T_STR), S("type", T_STR), SEND };
 static const struct sch BOOT[] = { S("serial", T_STR), S("mac", T_STR), SEND };
 static const struct sch ECMP[] = { S("roceQPN", T_BOOL), SEND };
@@ -180,7 +187,7 @@ static const struct sch SWITCH_SPEC[] = {
 };
 static const struct sch SWITCHGROUP_SPEC[] = { SO("topology", TOPOLOGY), SEND };
 static const struct sch VLAN_RANGE[] = { SIR("from", U16), SIR("to", U16), SEND };
-static const struct sch E_VLAN_RANGE[] = { SO(NULL, VLAN_RANGE) };
+static const struct sch E_VLAN_RANGE[] = { ESO(VLAN_RANGE) };
 static const struct sch VLANNS_SPEC[] = { SL("ranges", E_VLAN_RANGE), SO("topology", TOPOLOGY), SEND };
 
 const struct sch *kind_spec_schema(enum kind_id id)

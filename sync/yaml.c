@@ -39,6 +39,8 @@ static const char *const yaml_ninf[] = { "-.inf", "-.Inf", "-.INF", NULL };
 /* The fixed table lookups; 1 when s is one of them. */
 static int resolve_map(const char *s, size_t n, struct hy_node *out)
 {
+	if (n > 6)
+		return 0; /* every entry of the table is shorter */
 	if (is_one_of(s, n, yaml_true)) {
 		out->type = HY_BOOL;
 		out->v.b = 1;
