@@ -804,3 +804,20 @@ int emit_managed(struct hs_buf *out, const struct hy_node *root)
 		puts_(&e, "{}\n"); /* nothing (or only status) to write: still one document */
 	return e.rc;
 }
+
+int emit_managed_json(struct hs_buf *out, const json_t *resource, char *err)
+{
+	struct arena *a;
+	struct hy_node *root;
+	int rc;
+
+	if (!json_is_object(resource)) {
+		hs_seterr(err, "a resource must be a JSON object");
+		return HS_EINVAL;
+	}
+	a = arena_new();
+	root = hy_from_json(a, resource, HY_MAX_DEPTH, err);
+	rc = root ? emit_managed(out, root) : HS_EINVAL;
+	arena_free(a);
+	return rc;
+}

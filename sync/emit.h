@@ -40,6 +40,11 @@ int emit_doc(struct hs_buf *out, const struct hy_node *n);
  * mapping) to out.  HS_EINVAL when root is not a mapping. */
 int emit_managed(struct hs_buf *out, const struct hy_node *root);
 
+/* The managed file of a resource given as JSON (a NetBox payload):
+ * hy_from_json then emit_managed.  HS_EINVAL with err when the JSON cannot
+ * become YAML (too deep) or is not an object. */
+int emit_managed_json(struct hs_buf *out, const json_t *resource, char *err);
+
 /* Which metadata fields emit_managed drops.  `where` is "metadata",
  * "annotations" or "labels"; key is the field or the annotation/label key. */
 int emit_is_volatile(const char *where, const char *key, size_t keylen);

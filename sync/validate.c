@@ -597,6 +597,16 @@ out:
 	return r;
 }
 
+struct val_res *val_tree(struct arena *a, const struct hy_node *root, const char *file,
+			 struct fnd_list *fl)
+{
+	struct hy_doc *d = arena_alloc(a, sizeof(*d));
+
+	d->root = (struct hy_node *)root;
+	d->line = 0;
+	return val_doc(a, d, file, fl);
+}
+
 /* --- file sets ------------------------------------------------------------------------ */
 
 struct val_set {

@@ -58,6 +58,13 @@ struct val_res {
 struct val_res *val_doc(struct arena *a, const struct hy_doc *d, const char *file,
 			struct fnd_list *fl);
 
+/* Validate a tree that did not come from a file (a NetBox change built
+ * with hy_from_json): as val_doc, with the tree as document 0 of `file`.
+ * Findings have no line (0) but have field paths.  root must live in `a`
+ * or outlive the result. */
+struct val_res *val_tree(struct arena *a, const struct hy_node *root, const char *file,
+			 struct fnd_list *fl);
+
 struct val_opts {
 	/* severity of fabric-level findings: FND_SEV_DEFAULT keeps each rule's
 	 * own; FND_WARNING turns them all into warnings (ingestion: "only a

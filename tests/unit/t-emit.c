@@ -325,6 +325,35 @@ static void test_buffer_cap(void)
 	hy_stream_free(st);
 }
 
+/* A NetBox payload and the same resource as YAML write the same bytes. */
+static void test_json_and_yaml_agree(void)
+{
+	static const char yaml[] =
+		"kind: VPC\napiVersion: vpc.githedgehog.com/v1beta1\nmetadata: {name: v1}\n"
+		"spec:\n  subnets:\n    default: {vlan: 1001, subnet: 10.0.1.0/24, dhcp: {enable: yes}}\n";
+	static const char json[] =
+		"{\"apiVersion\": \"vpc.githedgehog.com/v1beta1\", \"kind\": \"VPC\","
+		" \"metadata\": {\"name\": \"v1\", \"namespace\": \"default\"},"
+		" \"spec\": {\"subnets\": {\"default\": {\"subnet\": \"10.0.1.0/24\","
+		" \"dhcp\": {\"enable\": true}, \"vlan\": 1001}}}}";
+	char *from_yaml = emit_str(yaml, 1);
+	struct hs_buf b = HS_BUF_INIT(1 << 20);
+	json_error_t e;
+	json_t *j = json_loads(json, 0, &e);
+	char err[HS_ERRBUF];
+
+	T_ASSERT(j);
+	T_EQ_INT(emit_managed_json(&b, j, err), HS_OK);
+	T_EQ_STR(hs_buf_str(&b), from_yaml);
+	hs_buf_reset(&b);
+	json_decref(j);
+	j = json_loads("[1]", 0, &e);
+	T_EQ_INT(emit_managed_json(&b, j, err), HS_EINVAL);
+	json_decref(j);
+	hs_buf_release(&b);
+	free(from_yaml);
+}
+
 const struct unit_test unit_tests[] = {
 	UNIT(test_string_quoting),
 	UNIT(test_string_round_trip_fuzz),
@@ -336,5 +365,6 @@ const struct unit_test unit_tests[] = {
 	UNIT(test_corpus_idempotent),
 	UNIT(test_float_text),
 	UNIT(test_buffer_cap),
+	UNIT(test_json_and_yaml_agree),
 	{ NULL, NULL },
 };

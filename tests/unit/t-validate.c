@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "github/base/err.h"
 #include "sync/layout.h"
@@ -323,6 +324,33 @@ static void test_output_formats(void)
 	T_EQ_INT(fnd_code_lookup("nope"), -1);
 }
 
+/* A NetBox change: JSON in, findings with field paths out. */
+static void test_validate_json_tree(void)
+{
+	json_error_t e;
+	json_t *j = json_loads("{\"apiVersion\": \"vpc.githedgehog.com/v1beta1\", \"kind\": \"VPC\","
+			       " \"metadata\": {\"name\": \"v1\"}, \"spec\": {\"subnets\":"
+			       " {\"default\": {\"subnet\": \"10.0.1.0/24\", \"vlan\": 0}}}}",
+			       0, &e);
+	struct arena *a = arena_new();
+	struct fnd_list fl;
+	struct hy_node *root = hy_from_json(a, j, 0, NULL);
+	struct val_res *r;
+
+	fnd_list_init(&fl, 0);
+	T_ASSERT(root);
+	r = val_tree(a, root, "netbox", &fl);
+	fnd_resolve_paths(&fl);
+	T_EQ_INT(r->errors, 1);
+	T_EQ_INT(fl.n, 1);
+	T_EQ_INT(fl.v[0].code, FND_VPC_VLAN);
+	T_EQ_STR(fl.v[0].path, "spec.subnets.default.vlan");
+	T_EQ_INT(fl.v[0].line, 0);
+	fnd_list_release(&fl);
+	arena_free(a);
+	json_decref(j);
+}
+
 const struct unit_test unit_tests[] = {
 	UNIT(test_lab_wiring_is_clean),
 	UNIT(test_docs_sample_gateway_unmanaged),
@@ -337,5 +365,6 @@ const struct unit_test unit_tests[] = {
 	UNIT(test_kind_catalog),
 	UNIT(test_findings_cap),
 	UNIT(test_output_formats),
+	UNIT(test_validate_json_tree),
 	{ NULL, NULL },
 };
