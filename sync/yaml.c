@@ -654,6 +654,7 @@ static int key_to_string(struct loader *L, struct hy_node *k)
 	default:
 		return -1;
 	}
+	k->v.orig = k->text;
 	k->text = arena_strdup(L->a, buf);
 	k->len = (uint32_t)strlen(buf);
 	k->type = HY_STR;
@@ -699,6 +700,20 @@ static int kv_pos_cmp(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+static void dup_key(struct loader *L, const struct hy_node *first, const struct hy_node *again)
+{
+	if ((again->flags | first->flags) & HY_F_KEY_CONVERTED)
+		doc_finding_at(L, FND_YAML_DUPLICATE_KEY, first, NULL, again,
+			       "key '%.80s' (line %u) and key '%.80s' (line %u) are the same key '%.80s' for Kubernetes (YAML 1.1 reads yes/no/on/off/y/n as booleans; quote keys meant as text)",
+			       first->flags & HY_F_KEY_CONVERTED ? first->v.orig : first->text, first->line,
+			       again->flags & HY_F_KEY_CONVERTED ? again->v.orig : again->text, again->line,
+			       again->text);
+	else
+		doc_finding_at(L, FND_YAML_DUPLICATE_KEY, first, NULL, again,
+			       "key '%.80s' appears twice in this mapping (first on line %u)", again->text,
+			       first->line);
+}
+
 static int is_merge_key(const struct hy_node *k)
 {
 	return k->type == HY_STR && k->style == HY_STYLE_PLAIN && str_eq(k->text, k->len, "<<");
@@ -742,6 +757,14 @@ static void on_map_end(struct loader *L)
 				    "a mapping key is a %s; Kubernetes keys are strings",
 				    k->type == HY_MAP ? "mapping" : "sequence");
 			continue;
+		}
+		if (k->type != HY_STR && (k->flags & HY_F_ANCHORED)) {
+			/* an alias used as a key: convert a copy, not the shared node */
+			struct hy_node *copy = arena_alloc_raw(L->a, sizeof(*copy));
+
+			*copy = *k;
+			copy->flags &= (uint16_t)~HY_F_ANCHORED;
+			k = copy;
 		}
 		if (key_to_string(L, k)) {
 			doc_finding_at(L, FND_YAML_COMPLEX_KEY, n, NULL, k,
@@ -790,9 +813,7 @@ static void on_map_end(struct loader *L)
 						continue;
 					/* kv is in priority order already */
 					if (kv[i].prio == 0)
-						doc_finding_at(L, FND_YAML_DUPLICATE_KEY, kv[j].key, NULL, kv[i].key,
-							    "key '%.80s' appears twice in this mapping (first on line %u)",
-							    kv[i].key->text, kv[j].key->line);
+						dup_key(L, kv[j].key, kv[i].key);
 					kv[i].drop = 1;
 					break;
 				}
@@ -807,9 +828,7 @@ static void on_map_end(struct loader *L)
 					continue;
 				}
 				if (kv[i].prio == 0)
-					doc_finding_at(L, FND_YAML_DUPLICATE_KEY, kv[j].key, NULL, kv[i].key,
-						    "key '%.80s' appears twice in this mapping (first on line %u)",
-						    kv[i].key->text, kv[j].key->line);
+					dup_key(L, kv[j].key, kv[i].key);
 				kv[i].drop = 1;
 			}
 			qsort(kv, nkv, sizeof(*kv), kv_pos_cmp);

@@ -85,6 +85,7 @@ struct hy_node {
 		int b;
 		struct hy_pair *pairs;
 		struct hy_node **items;
+		const char *orig; /* HY_STR with HY_F_KEY_CONVERTED: the key as written */
 	} v;
 };
 

@@ -278,6 +278,13 @@ static void test_keys_become_strings(void)
 	fnd_list_init(&fl, 0);
 	T_ASSERT(r->v.pairs[0].key->flags & HY_F_KEY_CONVERTED);
 	hy_stream_free(st);
+	/* an anchored number used as a key elsewhere stays a number as a value */
+	st = load("a: &n 5\nm: {*n: x}\n", &fl);
+	T_ASSERT(st);
+	r = st->docs[0].root;
+	T_EQ_INT(hy_get(r, "a")->type, HY_INT);
+	T_EQ_STR(hy_get_str(hy_get(r, "m"), "5"), "x");
+	hy_stream_free(st);
 	st = load("~: a\n? [x]\n: b\n", &fl);
 	T_ASSERT(st);
 	T_EQ_INT(fl.n, 2);
