@@ -164,7 +164,7 @@ static void check_refs(struct fab *F, const struct val_res *r)
 			if ((ref->flags & REF_DEFAULT_OK) && !strcmp(ref->name, "default"))
 				continue;
 			/* one finding per missing resource per document */
-			for (uint32_t k = 0; k < i && !again; k++)
+			for (uint32_t k = 0; k < i && k < 256 && !again; k++)
 				again = r->facts->refs[k].kind == ref->kind &&
 					!strcmp(r->facts->refs[k].name, ref->name);
 			if (again)
@@ -173,7 +173,8 @@ static void check_refs(struct fab *F, const struct val_res *r)
 			      q(ref->name, b1, sizeof(b1)));
 			continue;
 		}
-		if ((ref->flags & REF_SUBNET) && ref->sub && !find_subnet(t, ref->sub))
+		if ((ref->flags & REF_SUBNET) && ref->sub && !t->facts->subnets_unknown &&
+		    !find_subnet(t, ref->sub))
 			ffind(F, FND_REF_UNRESOLVED, r, ref->at, "VPC %s has no subnet %s",
 			      q(ref->name, b1, sizeof(b1)), q(ref->sub, b2, sizeof(b2)));
 		if ((ref->flags & REF_SERVER_CONN) && t->facts->conn != CONN_NONE &&

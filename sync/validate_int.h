@@ -118,6 +118,7 @@ struct val_facts {
 	/* VPC */
 	struct v_subnet *subnets;
 	uint32_t nsubnets;
+	uint8_t subnets_unknown; /* too many subnets to keep facts about */
 	/* IPv4Namespace subnets, External static prefixes */
 	struct v_prefix *prefixes;
 	uint32_t nprefixes;

@@ -310,6 +310,11 @@ static const char *subnet_label(struct vctx *c, const char *name)
 	return arena_strdup(c->a, buf);
 }
 
+/* A VPC with more subnets than this (20 is the limit) keeps no subnet facts:
+ * references to its subnets are not checked and it takes no part in the
+ * conflict checks, which keeps hostile input linear. */
+#define VPC_FACT_SUBNETS 1000
+
 /* --- VPC -------------------------------------------------------------------------- */
 
 struct vlan_item {
@@ -597,6 +602,7 @@ static void check_vpc(struct vctx *c, const struct hy_node *spec)
 		      count);
 	if (count)
 		vlans = hs_malloc(count * sizeof(*vlans));
+	f->subnets_unknown = count > VPC_FACT_SUBNETS;
 	for (uint32_t i = 0; i < count; i++) {
 		const char *sname = subnets->v.pairs[i].key->text;
 		const struct hy_node *sub = subnets->v.pairs[i].val;
@@ -657,6 +663,8 @@ static void check_vpc(struct vctx *c, const struct hy_node *spec)
 		}
 		check_hostbgp(c, sname, sub, &pfx, have_pfx, hostbgp, &items, &nitems, &aitems);
 		check_dhcp(c, sname, sub, &pfx, have_pfx, gw, hostbgp);
+		if (count > VPC_FACT_SUBNETS)
+			continue; /* far over the limit of 20: no facts, no fabric checks */
 		vs = vctx_subnet(c);
 		vs->name = sname;
 		vs->at = sub;
@@ -690,7 +698,7 @@ static void check_vpc(struct vctx *c, const struct hy_node *spec)
 	free(vlans);
 
 	n = get_seq(spec, "permit");
-	for (uint32_t i = 0; n && i < n->len; i++) {
+	for (uint32_t i = 0; n && i < n->len && i < 1000; i++) {
 		const struct hy_node *p = n->v.items[i];
 
 		if (p->type != HY_SEQ)
@@ -699,7 +707,7 @@ static void check_vpc(struct vctx *c, const struct hy_node *spec)
 			vfind(c, FND_VPC_PERMIT, p, NULL,
 			      "permit list %u names %u subnet%s; it needs at least two", i, p->len,
 			      p->len == 1 ? "" : "s");
-		for (uint32_t j = 0; j < p->len && j < 1000; j++) {
+		for (uint32_t j = 0; j < p->len && j < 100; j++) {
 			const char *s = hy_str(p->v.items[j]);
 
 			if (!s)
@@ -1089,7 +1097,7 @@ static void check_acl(struct vctx *c, const struct hy_node *acl)
 			      hy_get(s, "seq") ? NULL : "seq",
 			      "statement %u: seq %lld is reserved; user statements use 10 or more", i,
 			      (long long)seq);
-		for (size_t k = 0; k < nseq && k < 4096; k++)
+		for (size_t k = 0; k < nseq && i < 4096; k++)
 			dup |= seqs[k] == seq;
 		if (dup)
 			vfind(c, FND_EXTATTACH_ACL, hy_get(s, "seq"), NULL,
@@ -1373,20 +1381,45 @@ static void link_ips(struct vctx *c, const struct hy_node *link, const char *a, 
 		      v_q(c, an->text), v_q(c, bn->text));
 }
 
+static int dev_cmp(const void *a, const void *b)
+{
+	const struct v_port *x = *(const struct v_port *const *)a;
+	const struct v_port *y = *(const struct v_port *const *)b;
+	int c = strcmp(x->device, y->device);
+
+	if (c)
+		return c;
+	/* the first written wins, so references point at the first use */
+	return x < y ? -1 : x > y;
+}
+
+/* The ports of type dev sorted by device (new array; *n entries); the
+ * first port of each device comes first.  Sorting keeps a connection with
+ * thousands of links O(n log n). */
+static const struct v_port **ports_by_device(struct vctx *c, int dev, size_t *n)
+{
+	const struct v_port **v = hs_malloc((c->nports ? c->nports : 1) * sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; i < c->nports; i++)
+		if (dev < 0 || c->ports[i].dev == dev)
+			v[(*n)++] = &c->ports[i];
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), dev_cmp);
+	return v;
+}
+
 static int count_devices(struct vctx *c, size_t first, enum v_dev dev)
 {
-	int n = 0;
+	size_t n;
+	const struct v_port **v = ports_by_device(c, (int)dev, &n);
+	int distinct = 0;
 
-	for (size_t i = first; i < c->nports; i++) {
-		int seen = 0;
-
-		if (c->ports[i].dev != dev)
-			continue;
-		for (size_t j = first; j < i && !seen; j++)
-			seen = c->ports[j].dev == dev && !strcmp(c->ports[j].device, c->ports[i].device);
-		n += !seen;
-	}
-	return n;
+	(void)first;
+	for (size_t i = 0; i < n; i++)
+		distinct += !i || strcmp(v[i]->device, v[i - 1]->device);
+	free(v);
+	return distinct;
 }
 
 static const char *const type_word[] = {
@@ -1603,17 +1636,15 @@ static void check_connection(struct vctx *c, const struct hy_node *spec)
 		free(v);
 	}
 	/* references to the devices, once per device */
-	for (size_t i = 0; i < c->nports; i++) {
-		int seen = 0;
+	for (int dev = DEV_SWITCH; dev <= DEV_SERVER; dev++) {
+		size_t n;
+		const struct v_port **v = ports_by_device(c, dev, &n);
 
-		if (c->ports[i].dev == DEV_GATEWAY)
-			continue;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = c->ports[j].dev == c->ports[i].dev &&
-			       !strcmp(c->ports[j].device, c->ports[i].device);
-		if (!seen)
-			vctx_ref(c, c->ports[i].dev == DEV_SWITCH ? KIND_SWITCH : KIND_SERVER,
-				 c->ports[i].device, NULL, c->ports[i].at, 0);
+		for (size_t i = 0; i < n; i++)
+			if (!i || strcmp(v[i]->device, v[i - 1]->device))
+				vctx_ref(c, dev == DEV_SWITCH ? KIND_SWITCH : KIND_SERVER, v[i]->device,
+					 NULL, v[i]->at, 0);
+		free(v);
 	}
 }
 

@@ -316,6 +316,69 @@ static void test_huge_scalar_and_key(void)
 	free(s);
 }
 
+/* Rules over lists must stay near-linear: build big, legal-looking lists. */
+static void test_validation_stays_linear(void)
+{
+	size_t cap = (size_t)12 << 20, len = 0;
+	char *s = hs_malloc(cap);
+	struct outcome o;
+
+	/* an ESLAG connection with 40,000 links (a device check per link) */
+	len = (size_t)sprintf(s, "apiVersion: wiring.githedgehog.com/v1beta1\nkind: Connection\n"
+				 "metadata: {name: c}\nspec:\n  eslag:\n    links:\n");
+	for (int i = 0; i < 40000; i++)
+		len += (size_t)sprintf(s + len, "    - {server: {port: s%d/e}, switch: {port: l%d/E1/1}}\n",
+				       i, i);
+	o = attack(s, len);
+	T_EQ_INT(o.rc, HS_OK);
+	bounded(&o);
+	/* an ACL of 40,000 statements with one seq */
+	len = (size_t)sprintf(s, "apiVersion: vpc.githedgehog.com/v1beta1\nkind: ExternalAttachment\n"
+				 "metadata: {name: a}\nspec:\n  inboundACL:\n    statements:\n");
+	for (int i = 0; i < 40000; i++)
+		len += (size_t)sprintf(s + len, "    - {seq: 10, action: permit, protocol: ip, srcPrefix: any,"
+						" dstPrefix: any}\n");
+	o = attack(s, len);
+	T_EQ_INT(o.rc, HS_OK);
+	bounded(&o);
+	/* a VPC of 30,000 subnets and 1,000 permit lists of 100 names */
+	len = (size_t)sprintf(s, "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\n"
+				 "metadata: {name: v}\nspec:\n  subnets:\n");
+	for (int i = 0; i < 30000; i++)
+		len += (size_t)sprintf(s + len, "    s%d: {subnet: 10.%d.%d.0/24, vlan: %d}\n", i,
+				       i / 256 % 256, i % 256, 1000 + i % 2000);
+	len += (size_t)sprintf(s + len, "  permit:\n");
+	for (int i = 0; i < 1000; i++) {
+		len += (size_t)sprintf(s + len, "  - [");
+		for (int k = 0; k < 100; k++)
+			len += (size_t)sprintf(s + len, "%ss%d", k ? "," : "", k);
+		len += (size_t)sprintf(s + len, "]\n");
+	}
+	o = attack(s, len);
+	T_EQ_INT(o.rc, HS_OK);
+	bounded(&o);
+	/* a switch in 40,000 groups */
+	len = (size_t)sprintf(s, "apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\n"
+				 "metadata: {name: w}\nspec:\n  role: spine\n  profile: p\n  groups:\n");
+	for (int i = 0; i < 40000; i++)
+		len += (size_t)sprintf(s + len, "  - g%d\n", i % 7);
+	o = attack(s, len);
+	T_EQ_INT(o.rc, HS_OK);
+	bounded(&o);
+	{
+		/* and the fabric rules over such a document */
+		struct val_set *set = val_set_new(NULL, NULL, 0);
+		double t0 = now();
+
+		val_set_add(set, "w.yaml", NULL, s, len, 0);
+		val_set_finish(set);
+		printf("#   fabric rules over 40,000 references: %.3f s\n", now() - t0);
+		T_ASSERT(now() - t0 < MAX_SECONDS);
+		val_set_free(set);
+	}
+	free(s);
+}
+
 const struct unit_test unit_tests[] = {
 	UNIT(test_billion_laughs),
 	UNIT(test_quadratic_aliases),
@@ -327,5 +390,6 @@ const struct unit_test unit_tests[] = {
 	UNIT(test_duplicate_key_flood),
 	UNIT(test_many_documents_and_anchors),
 	UNIT(test_huge_scalar_and_key),
+	UNIT(test_validation_stays_linear),
 	{ NULL, NULL },
 };
