@@ -21,6 +21,8 @@
 #include "github/base/log.h"
 #include "github/base/mem.h"
 #include "github/base/metrics.h"
+#include "github/app_auth.h"
+#include "github/repolock.h"
 #include "sync/intake.h"
 #include "sync/queue.h"
 #include "sync/store.h"
@@ -160,6 +162,19 @@ int server_run(const struct hs_config *cfg)
 		goto out;
 	}
 
+	{
+		struct gh_auth_opts ao = { 0 };
+
+		ao.iss = cfg->app_id;
+		ao.key_pem = cfg->private_key;
+		ao.key_len = strlen(cfg->private_key);
+		if (gh_auth_new(&app.env.gh_auth, &ao, err)) {
+			hs_error("GitHub App key: %s", err);
+			goto out;
+		}
+		app.env.gh_locks = gh_repolock_new(0);
+		app.env.github_api_url = cfg->github_api_url;
+	}
 	if (intake_start(cfg->db_path, &app.intake, err)) {
 		hs_error("%s", err);
 		goto out;
@@ -236,6 +251,8 @@ out:
 		 * end with the process. */
 		free(threads);
 		hs_metrics_free(app.metrics);
+		gh_auth_free(app.env.gh_auth);
+		gh_repolock_free(app.env.gh_locks);
 	}
 	if (status == 0)
 		hs_info("stopped");

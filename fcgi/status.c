@@ -42,18 +42,6 @@ void metrics_handle(struct http_req *r)
 	hs_buf_release(&out);
 }
 
-/* The REST API of the later parts lives under /api/v1/; every call needs a
- * bearer token, so an unauthenticated caller learns nothing about paths. */
-void api_handle(struct http_req *r)
-{
-	if (http_check_bearer(r)) {
-		http_error(r, 401, "unauthorized",
-			   "a bearer token from HEDGESYNC_API_TOKENS is required", NULL);
-		return;
-	}
-	http_error(r, 404, "not_found", "no such API path", NULL);
-}
-
 void netbox_handle(struct http_req *r)
 {
 	http_error(r, 404, "not_found", "NetBox webhooks are not enabled on this service",

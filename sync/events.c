@@ -10,6 +10,7 @@
 #include "github/base/clock.h"
 #include "github/base/err.h"
 #include "sync/events.h"
+#include "sync/fabric.h"
 #include "sync/store.h"
 
 static int handle_test(struct ev_ctx *ctx);
@@ -18,8 +19,17 @@ static int handle_test(struct ev_ctx *ctx);
  * Events no row names are stored as "ignored": installation events,
  * pull_request "closed" and so on.  Later handlers add rows here.
  */
+static const char *const installation_actions[] = { "created", "added", NULL };
+
 static const struct ev_handler handlers[] = {
 	{ "test.record", "hedgesync_test", NULL, handle_test, 1 },
+	{ "github.push", "push", NULL, fabric_handle_push, 0 },
+	{ "github.installation", "installation", installation_actions,
+	  fabric_handle_installation, 0 },
+	{ "github.installation_repositories", "installation_repositories",
+	  installation_actions, fabric_handle_installation, 0 },
+	{ "fabric.onboard", NULL, NULL, fabric_handle_onboard, 0 },
+	{ "fabric.ingest", NULL, NULL, fabric_handle_ingest, 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 

@@ -14,12 +14,14 @@
 
 #include "sync/env.h"
 
+struct gh_client;
 struct store;
 struct store_job;
 
 struct ev_ctx {
 	const struct sync_env *env; /* borrowed */
 	struct store *store;        /* this worker's connection, borrowed */
+	struct gh_client *gh;       /* this worker's GitHub client, or NULL */
 	const struct store_job *job;
 	json_t *payload;            /* the job's payload parsed; borrowed, may be NULL */
 	const volatile int *stopping; /* set when the service shuts down */

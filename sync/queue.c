@@ -12,6 +12,8 @@
 #include "github/base/log.h"
 #include "github/base/mem.h"
 #include "github/base/metrics.h"
+#include "github/http.h"
+#include "sync/blobcache.h"
 #include "sync/events.h"
 #include "sync/queue.h"
 #include "sync/store.h"
@@ -54,7 +56,8 @@ int queue_backoff_ms(const struct queue_opts *opts, int attempt, unsigned *seed)
 	return (int)(d < 1 ? 1 : d);
 }
 
-static void run_job(struct worker *w, struct store *st, struct store_job *job)
+static void run_job(struct worker *w, struct store *st, struct gh_client *gh,
+		    struct store_job *job)
 {
 	struct queue *q = w->q;
 	struct hs_metrics *m = q->opts.env->metrics;
@@ -78,6 +81,7 @@ static void run_job(struct worker *w, struct store *st, struct store_job *job)
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.env = q->opts.env;
 		ctx.store = st;
+		ctx.gh = gh;
 		ctx.job = job;
 		ctx.payload = payload;
 		ctx.stopping = &q->stopping;
@@ -122,11 +126,27 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct queue *q = w->q;
 	struct store *st = NULL;
+	struct gh_client *gh = NULL;
+	struct gh_blob_cache blobs;
 	char err[HS_ERRBUF];
 
 	if (store_open(q->opts.env->db_path, &st, err)) {
 		hs_error("worker %s: %s", w->owner, err);
 		goto out;
+	}
+	if (q->opts.env->gh_auth) {
+		struct gh_client_opts o;
+
+		/* one client per worker: its own keep-alive connection, and its
+		 * own database connection behind the blob cache */
+		gh_client_opts_init(&o);
+		blobcache_init(&blobs, st);
+		o.base_url = q->opts.env->github_api_url;
+		o.auth = q->opts.env->gh_auth;
+		o.locks = q->opts.env->gh_locks;
+		o.blobs = &blobs;
+		if (gh_client_new(&gh, &o, err))
+			hs_error("worker %s: GitHub client: %s", w->owner, err);
 	}
 	while (!q->stopping) {
 		struct store_job *job = NULL;
@@ -136,7 +156,7 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&q->lock);
 			w->running_job = job->id;
 			pthread_mutex_unlock(&q->lock);
-			run_job(w, st, job);
+			run_job(w, st, gh, job);
 			pthread_mutex_lock(&q->lock);
 			w->running_job = 0;
 			pthread_mutex_unlock(&q->lock);
@@ -161,6 +181,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&q->lock);
 	}
 out:
+	gh_client_free(gh);
 	store_close(st);
 	pthread_mutex_lock(&q->lock);
 	w->exited = 1;

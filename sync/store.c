@@ -121,6 +121,32 @@ static const char *const migrations[] = {
 	"  data BLOB NOT NULL,"
 	"  stored_ms INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 3: fabrics and their resource state */
+	"CREATE TABLE fabrics ("
+	"  name TEXT PRIMARY KEY,"
+	"  owner TEXT NOT NULL,"
+	"  repo TEXT NOT NULL,"
+	"  branch TEXT NOT NULL,"
+	"  directory TEXT NOT NULL,"
+	"  installation_id INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  head TEXT"                      /* commit the resource state was built from */
+	");"
+	"CREATE UNIQUE INDEX fabrics_place ON fabrics(owner, repo, branch, directory);"
+	"CREATE TABLE resources ("
+	"  fabric TEXT NOT NULL REFERENCES fabrics(name) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  blob_sha TEXT NOT NULL,"
+	"  commit_sha TEXT NOT NULL,"
+	"  spec TEXT NOT NULL,"            /* the whole resource as JSON */
+	"  valid INTEGER NOT NULL,"
+	"  findings TEXT NOT NULL,"        /* JSON array */
+	"  origin TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  PRIMARY KEY (fabric, kind, name)"
+	");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
@@ -729,5 +755,204 @@ int store_blob_put(struct store *s, const char *sha, const void *data, size_t le
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = HS_EDB;
 	sqlite3_reset(st);
+	return rc;
+}
+
+/* ---- fabrics ---------------------------------------------------------- */
+
+static void fabric_from_row(sqlite3_stmt *st, struct store_fabric *f)
+{
+	f->name = (const char *)sqlite3_column_text(st, 0);
+	f->owner = (const char *)sqlite3_column_text(st, 1);
+	f->repo = (const char *)sqlite3_column_text(st, 2);
+	f->branch = (const char *)sqlite3_column_text(st, 3);
+	f->directory = (const char *)sqlite3_column_text(st, 4);
+	f->installation_id = sqlite3_column_int64(st, 5);
+	f->created_ms = sqlite3_column_int64(st, 6);
+	f->head = (const char *)sqlite3_column_text(st, 7);
+}
+
+#define FABRIC_COLUMNS "name, owner, repo, branch, directory, installation_id, created_ms, head"
+
+int store_fabric_add(struct store *s, const struct store_fabric *f, char *err)
+{
+	static const char sql[] =
+		"INSERT INTO fabrics(" FABRIC_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)";
+	sqlite3_stmt *st;
+	int rc = HS_OK;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "add fabric");
+	bind_text(st, 1, f->name);
+	bind_text(st, 2, f->owner);
+	bind_text(st, 3, f->repo);
+	bind_text(st, 4, f->branch);
+	bind_text(st, 5, f->directory);
+	sqlite3_bind_int64(st, 6, f->installation_id);
+	sqlite3_bind_int64(st, 7, hs_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "add fabric");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_fabric_each(struct store *s, const char *name, const char *owner,
+		      const char *repo, const char *branch, store_fabric_fn fn,
+		      void *ctx, char *err)
+{
+	static const char sql[] =
+		"SELECT " FABRIC_COLUMNS " FROM fabrics"
+		" WHERE (?1 IS NULL OR name = ?1) AND (?2 IS NULL OR owner = ?2)"
+		" AND (?3 IS NULL OR repo = ?3) AND (?4 IS NULL OR branch = ?4)"
+		" ORDER BY name";
+	sqlite3_stmt *st;
+	int rc = HS_OK, step, found = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "list fabrics");
+	bind_text(st, 1, name);
+	bind_text(st, 2, owner);
+	bind_text(st, 3, repo);
+	bind_text(st, 4, branch);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_fabric f;
+
+		fabric_from_row(st, &f);
+		found = 1;
+		rc = fn(&f, ctx);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(s, err, "list fabrics");
+	sqlite3_finalize(st);
+	if (rc == HS_OK && name && !found) {
+		hs_seterr(err, "no fabric named %s", name);
+		rc = HS_ENOTFOUND;
+	}
+	return rc;
+}
+
+int store_fabric_delete(struct store *s, const char *name, char *err)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK;
+
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM fabrics WHERE name = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_error(s, err, "remove fabric");
+	bind_text(st, 1, name);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "remove fabric");
+	else if (sqlite3_changes(s->db) == 0) {
+		hs_seterr(err, "no fabric named %s", name);
+		rc = HS_ENOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_resources_replace(struct store *s, const char *fabric, const char *head,
+			    const struct store_resource *r, size_t n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return db_error(s, err, "begin");
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM resources WHERE fabric = ?1", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = db_error(s, err, "clear resources");
+		goto rollback;
+	}
+	bind_text(st, 1, fabric);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_error(s, err, "clear resources");
+		goto rollback;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO resources(fabric, kind, name, path, blob_sha,"
+			       " commit_sha, spec, valid, findings, origin, seq)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+			       " (SELECT coalesce(max(seq), 0) + 1 FROM resources))",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_error(s, err, "store resources");
+		st = NULL;
+		goto rollback;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, fabric);
+		bind_text(st, 2, r[i].kind);
+		bind_text(st, 3, r[i].name);
+		bind_text(st, 4, r[i].path);
+		bind_text(st, 5, r[i].blob_sha);
+		bind_text(st, 6, head);
+		bind_text(st, 7, r[i].spec);
+		sqlite3_bind_int(st, 8, r[i].valid);
+		bind_text(st, 9, r[i].findings);
+		bind_text(st, 10, r[i].origin);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = db_error(s, err, "store resource");
+			goto rollback;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(s->db, "UPDATE fabrics SET head = ?2 WHERE name = ?1", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = db_error(s, err, "update fabric");
+		st = NULL;
+		goto rollback;
+	}
+	bind_text(st, 1, fabric);
+	bind_text(st, 2, head);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_error(s, err, "update fabric");
+		goto rollback;
+	}
+	sqlite3_finalize(st);
+	return exec(s, "COMMIT", err);
+rollback:
+	sqlite3_finalize(st);
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+int store_resource_each(struct store *s, const char *fabric, store_resource_fn fn,
+			void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK, step;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT kind, name, path, blob_sha, commit_sha, spec, valid, findings,"
+			       " origin, seq FROM resources WHERE fabric = ?1 ORDER BY kind, name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "list resources");
+	bind_text(st, 1, fabric);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_resource r = {
+			.kind = (const char *)sqlite3_column_text(st, 0),
+			.name = (const char *)sqlite3_column_text(st, 1),
+			.path = (const char *)sqlite3_column_text(st, 2),
+			.blob_sha = (const char *)sqlite3_column_text(st, 3),
+			.commit_sha = (const char *)sqlite3_column_text(st, 4),
+			.spec = (const char *)sqlite3_column_text(st, 5),
+			.valid = sqlite3_column_int(st, 6),
+			.findings = (const char *)sqlite3_column_text(st, 7),
+			.origin = (const char *)sqlite3_column_text(st, 8),
+			.seq = sqlite3_column_int64(st, 9),
+		};
+
+		rc = fn(&r, ctx);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(s, err, "list resources");
+	sqlite3_finalize(st);
 	return rc;
 }

@@ -134,6 +134,50 @@ struct store_queue_stats {
 
 int store_queue_stats(struct store *s, struct store_queue_stats *st);
 
+/* ---- fabrics ---------------------------------------------------------- */
+
+struct store_fabric {
+	const char *name;
+	const char *owner, *repo, *branch;
+	const char *directory;   /* normalized, "" for the repository root */
+	int64_t installation_id;
+	int64_t created_ms;
+	const char *head;        /* commit of the resource state, NULL before any */
+};
+
+typedef int (*store_fabric_fn)(const struct store_fabric *f, void *ctx);
+
+/* Add a fabric (strings borrowed).  HS_ECONFLICT when the name, or the
+ * same repository, branch and directory, is taken. */
+int store_fabric_add(struct store *s, const struct store_fabric *f, char *err);
+/* Call fn for each fabric matching the non-NULL filters (the struct's
+ * strings are borrowed for the call).  With a name that matches nothing:
+ * HS_ENOTFOUND. */
+int store_fabric_each(struct store *s, const char *name, const char *owner,
+		      const char *repo, const char *branch, store_fabric_fn fn,
+		      void *ctx, char *err);
+/* Forget a fabric and its resource state.  HS_ENOTFOUND when unknown. */
+int store_fabric_delete(struct store *s, const char *name, char *err);
+
+struct store_resource {
+	const char *kind, *name, *path;
+	const char *blob_sha, *commit_sha;
+	const char *spec;     /* JSON */
+	int valid;
+	const char *findings; /* JSON array */
+	const char *origin;   /* git, ingestion, netbox */
+	int64_t seq;          /* change sequence (read only) */
+};
+
+typedef int (*store_resource_fn)(const struct store_resource *r, void *ctx);
+
+/* Replace a fabric's whole resource state with r[0..n) built from head, in
+ * one transaction, and record head on the fabric. */
+int store_resources_replace(struct store *s, const char *fabric, const char *head,
+			    const struct store_resource *r, size_t n, char *err);
+int store_resource_each(struct store *s, const char *fabric, store_resource_fn fn,
+			void *ctx, char *err);
+
 /* ---- blobs ------------------------------------------------------------ */
 
 /* Git blobs by sha (immutable, so never invalidated).  get: HS_OK with

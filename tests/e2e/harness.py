@@ -97,6 +97,9 @@ class Stack:
             "HEDGESYNC_TEST_RECORD": self.record,
             "HEDGESYNC_LEASE_SECONDS": "2",
             "HEDGESYNC_RETRY_BASE_MS": "50",
+            # GitHub on loopback only: a port nothing listens on, unless a
+            # test starts the emulator and says where it is
+            "GITHUB_API_URL": "http://127.0.0.1:9",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
         })
