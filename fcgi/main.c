@@ -10,7 +10,10 @@
 #include "fcgi/server.h"
 #include "github/base/buf.h"
 #include "github/base/err.h"
+#include "github/app_auth.h"
 #include "github/base/log.h"
+#include "github/http.h"
+#include "sync/fabric.h"
 #include "sync/store.h"
 
 struct cmd {
@@ -26,6 +29,7 @@ static int cmd_db(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_deliveries(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_version(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_validate(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_fabrics(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_ingest(const struct hs_config *cfg, int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -36,6 +40,10 @@ static const struct cmd cmds[] = {
 	{ "deliveries", cmd_deliveries, 1,
 	  "deliveries list [--failed] [--limit N] [--json] | deliveries retry ID",
 	  "Show stored webhook deliveries; put a dead-lettered one back in the queue." },
+	{ "fabrics", cmd_fabrics, 1,
+	  "fabrics list | show NAME | add NAME --repository OWNER/REPO --directory DIR"
+	  " [--branch B] | remove NAME | ingest NAME",
+	  "Register, show and remove fabrics; queue an ingestion (the service runs it)." },
 	{ "validate", cmd_validate, 0, "validate [--format text|github|json] PATH...",
 	  "Check fabric YAML files or fabric directories offline; exit 1 on errors." },
 	{ "ingest", cmd_ingest, 0, "ingest --dry-run DIR",
@@ -209,6 +217,113 @@ static int cmd_deliveries(const struct hs_config *cfg, int argc, char **argv)
 	} else {
 		fprintf(stderr, "usage: hedgesync deliveries list [--failed] [--limit N] [--json]"
 			" | deliveries retry ID\n");
+		return 2;
+	}
+	store_close(st);
+	return rc;
+}
+
+static int print_fabric(const struct store_fabric *f, void *arg)
+{
+	json_array_append_new(arg, fabric_to_json(f));
+	return 0;
+}
+
+static int fabrics_add(const struct hs_config *cfg, struct store *st, int argc, char **argv)
+{
+	struct fabric_input in = { 0 };
+	struct gh_auth_opts ao = { 0 };
+	struct gh_auth *auth = NULL;
+	struct gh_client_opts o;
+	struct gh_client *gh = NULL;
+	json_t *out = NULL;
+	char err[HS_ERRBUF];
+	int rc = 1;
+
+	in.name = argv[2];
+	in.directory = "";
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--repository"))
+			in.repository = argv[i + 1];
+		else if (!strcmp(argv[i], "--directory"))
+			in.directory = argv[i + 1];
+		else if (!strcmp(argv[i], "--branch"))
+			in.branch = argv[i + 1];
+		else {
+			fprintf(stderr, "hedgesync fabrics add: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!cfg->app_id || !cfg->private_key) {
+		fprintf(stderr, "hedgesync fabrics add: APP_ID and the App's private key are needed\n");
+		return 2;
+	}
+	ao.iss = cfg->app_id;
+	ao.key_pem = cfg->private_key;
+	ao.key_len = strlen(cfg->private_key);
+	gh_client_opts_init(&o);
+	o.base_url = cfg->github_api_url;
+	if (gh_auth_new(&auth, &ao, err) == 0) {
+		o.auth = auth;
+		if (gh_client_new(&gh, &o, err) == 0 &&
+		    fabric_register(st, gh, &in, &out, err) == HS_OK) {
+			json_dumpf(out, stdout, JSON_INDENT(2));
+			putchar('\n');
+			rc = 0;
+		}
+	}
+	if (rc)
+		fprintf(stderr, "hedgesync: %s\n", err);
+	json_decref(out);
+	gh_client_free(gh);
+	gh_auth_free(auth);
+	return rc;
+}
+
+static int cmd_fabrics(const struct hs_config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	char err[HS_ERRBUF];
+	const char *verb = argc > 1 ? argv[1] : "";
+	int rc = 0;
+
+	if (!strcmp(verb, "list") || (!strcmp(verb, "show") && argc == 3)) {
+		json_t *arr = json_array();
+
+		if (open_db(cfg, &st))
+			return 1;
+		rc = store_fabric_each(st, argc == 3 ? argv[2] : NULL, NULL, NULL, NULL,
+				       print_fabric, arr, err);
+		if (rc) {
+			fprintf(stderr, "hedgesync: %s\n", err);
+			rc = 1;
+		} else {
+			json_dumpf(argc == 3 ? json_array_get(arr, 0) : arr, stdout, JSON_INDENT(2));
+			putchar('\n');
+		}
+		json_decref(arr);
+	} else if (!strcmp(verb, "add") && argc >= 3) {
+		if (open_db(cfg, &st))
+			return 1;
+		rc = fabrics_add(cfg, st, argc, argv);
+	} else if ((!strcmp(verb, "remove") || !strcmp(verb, "ingest")) && argc == 3) {
+		int64_t job = 0;
+
+		if (open_db(cfg, &st))
+			return 1;
+		rc = !strcmp(verb, "remove") ? store_fabric_delete(st, argv[2], err)
+					     : fabric_queue_ingest(st, argv[2], &job, err);
+		if (rc) {
+			fprintf(stderr, "hedgesync: %s\n", err);
+			rc = 1;
+		} else if (job) {
+			printf("ingestion of %s queued as job %lld\n", argv[2], (long long)job);
+		} else {
+			printf("fabric %s removed (the repository is untouched)\n", argv[2]);
+		}
+	} else {
+		fprintf(stderr, "usage: hedgesync fabrics list | show NAME | add NAME --repository"
+			" OWNER/REPO --directory DIR [--branch B] | remove NAME | ingest NAME\n");
 		return 2;
 	}
 	store_close(st);

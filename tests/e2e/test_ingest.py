@@ -302,3 +302,22 @@ def test_a_pushed_manifest_registers_its_fabric():
     assert body["directory"] == "pods/p1" and body["repository"] == repo
     assert body["resources"]["total"] == 1
     assert "pods/p1/raw/vpc.yaml" not in ls(repo)
+
+
+def test_fabrics_command_line():
+    repo = new_repo()
+    out = json.loads(S.cli("fabrics", "add", "cli-fab", "--repository", repo,
+                           "--directory", "/c/").stdout)
+    assert out["directory"] == "c" and out["branch"] == "main"
+    settle(repo)
+    assert "c/.hnp/manifest.yaml" in ls(repo)  # the running service onboarded it
+    listed = json.loads(S.cli("fabrics", "list").stdout)
+    assert "cli-fab" in [f["name"] for f in listed]
+    shown = json.loads(S.cli("fabrics", "show", "cli-fab").stdout)
+    assert shown["repository"] == repo
+    assert "queued as job" in S.cli("fabrics", "ingest", "cli-fab").stdout
+    settle(repo)
+    r = S.cli("fabrics", "add", "cli-fab", "--repository", repo, "--directory", "d", check=False)
+    assert r.returncode == 1 and "already exists" in r.stderr
+    assert "removed" in S.cli("fabrics", "remove", "cli-fab").stdout
+    assert S.cli("fabrics", "show", "cli-fab", check=False).returncode == 1
