@@ -591,13 +591,11 @@ static int ingest_build(void *arg, const char *head, struct gh_changeset *cs, ch
 			continue;
 		if (!strncmp(rel, "raw/", 4) && strcmp(rel, "raw/.gitkeep")) {
 			if (e->size > (int64_t)RAW_FILE_MAX) {
-				/* too big to read at all: the plan still moves it away */
-				raw.v = hs_realloc(raw.v, (raw.n + 1) * sizeof(*raw.v));
-				raw.v[raw.n].path = hs_strdup(rel);
-				raw.v[raw.n].data = hs_strdup("");
-				raw.v[raw.n].len = 0;
-				raw.v[raw.n].sha = hs_strdup(e->sha);
-				raw.n++;
+				/* over the engine's cap: left where it is, untouched,
+				 * rather than moved without being read */
+				hs_log(HS_LOG_WARN, "operation", ir->op_id,
+				       "fabric %s: %s is %lld bytes, over the %u-byte limit; left in raw/",
+				       ir->f->name, rel, (long long)e->size, RAW_FILE_MAX);
 				continue;
 			}
 			rc = files_add(ctx, &ir->repo, &raw, rel, e->sha);
