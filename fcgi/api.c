@@ -26,19 +26,22 @@ static json_t *field_of(const char *err)
 
 static void fail(struct http_req *r, int rc, const char *err)
 {
+	json_t *field = field_of(err); /* stolen by http_error, or freed below */
+
 	switch (rc) {
 	case HS_EINVAL:
-		http_error(r, 422, "invalid", err, field_of(err));
-		break;
+		http_error(r, 422, "invalid", err, field);
+		return;
 	case HS_ENOTFOUND:
-		if (field_of(err))
-			http_error(r, 422, "invalid", err, field_of(err));
-		else
-			http_error(r, 404, "not_found", err, NULL);
+		if (field) {
+			http_error(r, 422, "invalid", err, field);
+			return;
+		}
+		http_error(r, 404, "not_found", err, NULL);
 		break;
 	case HS_ECONFLICT:
-		http_error(r, 409, "conflict", err, field_of(err));
-		break;
+		http_error(r, 409, "conflict", err, field);
+		return;
 	case HS_EAUTH:
 	case HS_ERETRY:
 	case HS_EIO:
@@ -47,6 +50,7 @@ static void fail(struct http_req *r, int rc, const char *err)
 	default:
 		http_error(r, 500, "internal", err, NULL);
 	}
+	json_decref(field);
 }
 
 static int add_json(const struct store_fabric *f, void *arg)

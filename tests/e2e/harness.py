@@ -170,6 +170,7 @@ class Stack:
         return self.proc.wait(timeout=timeout)
 
     def stop(self):
+        bad = None
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -177,6 +178,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                bad = "did not stop within 30 s of SIGTERM"
+        if self.proc and self.proc.returncode not in (0, -signal.SIGKILL) and not bad:
+            # a sanitizer report, or a crash: the test run must not pass
+            bad = f"exited with status {self.proc.returncode}"
         if self.nginx and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)
             try:
@@ -186,8 +191,11 @@ class Stack:
                 self.nginx.wait()
         if self.log:
             self.log.close()
+        log_tail = self.read_log()[-4000:] if bad and os.path.exists(self.log_path) else ""
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if bad:
+            raise AssertionError(f"hedgesync {bad}:\n{log_tail}")
 
     def __enter__(self):
         return self.start()

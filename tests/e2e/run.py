@@ -71,7 +71,12 @@ def main(argv):
                 try:
                     mod.teardown_module()
                 except Exception:
-                    traceback.print_exc()
+                    # e.g. the service exited with a sanitizer report
+                    n += 1
+                    failed += 1
+                    print(f"not ok {n} - {mod.__name__} teardown")
+                    for line in traceback.format_exc().splitlines():
+                        print("#   " + line)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
