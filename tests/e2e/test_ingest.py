@@ -321,3 +321,37 @@ def test_fabrics_command_line():
     assert r.returncode == 1 and "already exists" in r.stderr
     assert "removed" in S.cli("fabrics", "remove", "cli-fab").stdout
     assert S.cli("fabrics", "show", "cli-fab", check=False).returncode == 1
+
+
+def test_a_changed_resource_updates_its_file():
+    repo = new_repo()
+    register(repo, "upd", "u")
+    settle(repo)
+    vpc = read_corpus("demo-gitops_env-1_vpc-test.yaml")
+    push_files(repo, {"u/raw/v.yaml": vpc})
+    settle(repo)
+    managed = [f for f in ls(repo) if f.startswith("u/managed/vpcs/")]
+    assert len(managed) == 1
+    first = show(repo, managed[0])
+    changed = vpc.replace("vlan: 1200", "vlan: 1777")
+    assert changed != vpc, "the corpus VPC has vlan 1200"
+    push_files(repo, {"u/raw/v2.yaml": changed})
+    settle(repo)
+    second = show(repo, managed[0])
+    assert second != first and "1777" in second
+    row = S.query("SELECT blob_sha, origin FROM resources WHERE fabric = 'upd'")
+    assert row[0][0] == git(repo, "rev-parse", f"main:{managed[0]}").strip()
+    assert row[0][1] == "ingestion"
+
+
+def test_installation_event_discovers_manifests():
+    repo = new_repo({"README.md": "x\n", "site/.hnp/manifest.yaml": "version: 1\nfabric: via-install\n"})
+    status, body = S.webhook("installation_repositories", {
+        "action": "added", "installation": {"id": INSTALLATION},
+        "repositories_added": [{"full_name": repo, "name": repo.split("/")[1]}],
+        "sender": {"login": "dana"}})
+    assert status == 202, body
+    settle(repo)
+    status, body = api("GET", "/fabrics/via-install")
+    assert status == 200 and body["directory"] == "site", body
+    assert "site/raw/.gitkeep" in ls(repo)
