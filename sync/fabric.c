@@ -876,7 +876,8 @@ static int need_github(struct ev_ctx *ctx)
 	return HS_ERETRY;
 }
 
-int fabric_handle_onboard(struct ev_ctx *ctx)
+/* Run a fabric job: onboarding (then ingestion) or ingestion alone. */
+static int fabric_job(struct ev_ctx *ctx, int onboard)
 {
 	struct copy_ctx c;
 	char id[64];
@@ -887,35 +888,26 @@ int fabric_handle_onboard(struct ev_ctx *ctx)
 	rc = with_fabric(ctx, &c);
 	if (rc == 1)
 		return HS_OK;
-	if (rc == HS_OK) {
+	if (rc == HS_OK && onboard) {
 		op_id(ctx, "onboard", id, sizeof(id));
 		rc = onboard_fabric(ctx, &c.f, id);
-		if (rc == HS_OK) {
-			op_id(ctx, "ingest", id, sizeof(id));
-			rc = ingest_fabric(ctx, &c.f, id);
-		}
 	}
-	copy_release(&c);
-	return rc;
-}
-
-int fabric_handle_ingest(struct ev_ctx *ctx)
-{
-	struct copy_ctx c;
-	char id[64];
-	int rc = need_github(ctx);
-
-	if (rc)
-		return rc;
-	rc = with_fabric(ctx, &c);
-	if (rc == 1)
-		return HS_OK;
 	if (rc == HS_OK) {
 		op_id(ctx, "ingest", id, sizeof(id));
 		rc = ingest_fabric(ctx, &c.f, id);
 	}
 	copy_release(&c);
 	return rc;
+}
+
+int fabric_handle_onboard(struct ev_ctx *ctx)
+{
+	return fabric_job(ctx, 1);
+}
+
+int fabric_handle_ingest(struct ev_ctx *ctx)
+{
+	return fabric_job(ctx, 0);
 }
 
 struct fabric_list {
