@@ -136,9 +136,12 @@ fuzz-build: $(BUILD)/libhedgesync.a
 			$(BUILD)/libhedgesync.a $(LIBS) || exit 1; done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hedgesync/nginx
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hedgesync/nginx \
+		$(DESTDIR)$(PREFIX)/share/hedgesync/systemd $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BUILD)/hedgesync $(DESTDIR)$(PREFIX)/bin/hedgesync
 	install -m 0644 nginx/hedgesync.conf $(DESTDIR)$(PREFIX)/share/hedgesync/nginx/
+	install -m 0644 scripts/systemd/hedgesync.service $(DESTDIR)$(PREFIX)/share/hedgesync/systemd/
+	install -m 0644 docs/hedgesync.1 $(DESTDIR)$(PREFIX)/share/man/man1/hedgesync.1
 
 clean:
 	rm -rf build
