@@ -25,7 +25,7 @@ static const char *const known_keys[] = {
 	"HEDGESYNC_THREADS", "HEDGESYNC_API_TOKENS", "NETBOX_URL", "NETBOX_TOKEN",
 	"NETBOX_WEBHOOK_SECRET", "NETBOX_NOTIFY_PATH", "LOG_LEVEL", "LOG_FORMAT",
 	"HEDGESYNC_LEASE_SECONDS", "HEDGESYNC_JOB_ATTEMPTS",
-	"HEDGESYNC_TEST_HANDLERS", NULL,
+	"HEDGESYNC_TEST_HANDLERS", "HEDGESYNC_REDELIVER_SECONDS", NULL,
 };
 
 struct kv {
@@ -263,6 +263,9 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_JOB_ATTEMPTS", kv_get(&set, "HEDGESYNC_JOB_ATTEMPTS"),
 		      8, 1, 100, &cfg->job_attempts, msg))
+		rc = HS_EINVAL;
+	if (parse_int("HEDGESYNC_REDELIVER_SECONDS", kv_get(&set, "HEDGESYNC_REDELIVER_SECONDS"),
+		      300, 0, 86400, &cfg->redeliver_seconds, msg))
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_TEST_HANDLERS", kv_get(&set, "HEDGESYNC_TEST_HANDLERS"),
 		      0, 0, 1, &cfg->test_handlers, msg))

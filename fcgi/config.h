@@ -32,6 +32,7 @@ struct hs_config {
 	int lease_seconds;      /* job lease, default 60 */
 	int job_attempts;       /* attempts before dead-letter, default 8 */
 	int test_handlers;      /* HEDGESYNC_TEST_HANDLERS=1: the test-only event */
+	int redeliver_seconds;  /* scan for missed deliveries this often; 0: never */
 };
 
 /*

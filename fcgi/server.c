@@ -23,11 +23,76 @@
 #include "github/base/metrics.h"
 #include "github/app_auth.h"
 #include "github/repolock.h"
+#include "github/http.h"
 #include "sync/intake.h"
+#include "sync/redeliver.h"
 #include "sync/queue.h"
 #include "sync/store.h"
 
 #define STOP_GRACE_MS 20000
+#define REDELIVER_FIRST_MS 2000 /* after start: let the socket settle first */
+
+/* Scans for deliveries GitHub failed to make, at start and periodically. */
+struct redeliverer {
+	struct app *app;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping, started;
+	volatile sig_atomic_t stop_flag; /* ends the client's waits and retries */
+};
+
+static void *redeliver_main(void *arg)
+{
+	struct redeliverer *rd = arg;
+	struct app *app = rd->app;
+	struct store *st = NULL;
+	struct gh_client *gh = NULL;
+	struct gh_client_opts o;
+	char err[HS_ERRBUF];
+	int64_t wait_ms = REDELIVER_FIRST_MS;
+
+	if (store_open(app->env.db_path, &st, err)) {
+		hs_error("redelivery: %s", err);
+		return NULL;
+	}
+	gh_client_opts_init(&o);
+	o.base_url = app->env.github_api_url;
+	o.auth = app->env.gh_auth;
+	o.locks = app->env.gh_locks;
+	o.stop = &rd->stop_flag;
+	if (gh_client_new(&gh, &o, err)) {
+		hs_error("redelivery: %s", err);
+		store_close(st);
+		return NULL;
+	}
+	pthread_mutex_lock(&rd->lock);
+	for (;;) {
+		struct timespec ts;
+		int asked = 0;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (!rd->stopping && pthread_cond_timedwait(&rd->wake, &rd->lock, &ts) == 0)
+			;
+		if (rd->stopping)
+			break;
+		pthread_mutex_unlock(&rd->lock);
+		if (redeliver_scan(st, gh, hs_now_ms(), &asked, err))
+			hs_warn("redelivery scan: %s", err);
+		else if (asked)
+			hs_info("redelivery scan: asked GitHub for %d missed deliveries", asked);
+		pthread_mutex_lock(&rd->lock);
+		wait_ms = (int64_t)app->cfg->redeliver_seconds * 1000;
+	}
+	pthread_mutex_unlock(&rd->lock);
+	gh_client_free(gh);
+	store_close(st);
+	return NULL;
+}
 
 struct req_thread {
 	struct app *app;
@@ -128,9 +193,14 @@ int server_run(const struct hs_config *cfg)
 	sigset_t sigs;
 	char err[HS_ERRBUF];
 	int sig = 0, status = 1, released, all_done = 1;
+	struct redeliverer rd;
 	const char *retry_base = getenv("HEDGESYNC_RETRY_BASE_MS");
 
 	memset(&app, 0, sizeof(app));
+	memset(&rd, 0, sizeof(rd));
+	rd.app = &app;
+	pthread_mutex_init(&rd.lock, NULL);
+	pthread_cond_init(&rd.wake, NULL);
 	app.cfg = cfg;
 	app.listen_fd = -1;
 	app.env.db_path = cfg->db_path;
@@ -202,6 +272,9 @@ int server_run(const struct hs_config *cfg)
 			goto out;
 		}
 	}
+	if (cfg->redeliver_seconds > 0 &&
+	    pthread_create(&rd.thread, NULL, redeliver_main, &rd) == 0)
+		rd.started = 1;
 	hs_info("hedgesync %s serving on %s (%d request threads, %d workers, database %s)",
 		HS_VERSION, cfg->listen, cfg->threads, cfg->workers, cfg->db_path);
 
@@ -211,6 +284,15 @@ int server_run(const struct hs_config *cfg)
 	status = 0;
 out:
 	app.stopping = 1;
+	if (rd.started) {
+		pthread_mutex_lock(&rd.lock);
+		rd.stopping = 1;
+		rd.stop_flag = 1;
+		pthread_cond_signal(&rd.wake);
+		pthread_mutex_unlock(&rd.lock);
+		/* a scan in progress ends with its HTTP timeouts at the latest */
+		pthread_join(rd.thread, NULL);
+	}
 	FCGX_ShutdownPending();
 	if (app.listen_fd >= 0) {
 		/* Wake the threads blocked in accept(): they see an error and end. */

@@ -147,6 +147,12 @@ static const char *const migrations[] = {
 	"  seq INTEGER NOT NULL,"
 	"  PRIMARY KEY (fabric, kind, name)"
 	");",
+	/* 4: redeliveries hedgesync asked GitHub for */
+	"CREATE TABLE redeliveries ("
+	"  guid TEXT PRIMARY KEY,"
+	"  asks INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
@@ -953,6 +959,52 @@ int store_resource_each(struct store *s, const char *fabric, store_resource_fn f
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = db_error(s, err, "list resources");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_redelivery_should_ask(struct store *s, const char *guid, int64_t now_ms,
+				int64_t min_interval_ms, int max_asks, int *ask)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK, step;
+
+	*ask = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT (SELECT count(*) FROM deliveries WHERE guid = ?1),"
+			       " (SELECT asks FROM redeliveries WHERE guid = ?1),"
+			       " (SELECT last_ms FROM redeliveries WHERE guid = ?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, NULL, "redeliveries");
+	bind_text(st, 1, guid);
+	step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = db_error(s, NULL, "redeliveries");
+	} else if (sqlite3_column_int(st, 0) == 0) {
+		int asks = sqlite3_column_int(st, 1);
+		int64_t last = sqlite3_column_int64(st, 2);
+
+		*ask = sqlite3_column_type(st, 1) == SQLITE_NULL ||
+		       (asks < max_asks && now_ms - last >= min_interval_ms);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_redelivery_asked(struct store *s, const char *guid, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO redeliveries(guid, asks, last_ms) VALUES (?1, 1, ?2)"
+			       " ON CONFLICT(guid) DO UPDATE SET asks = asks + 1, last_ms = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, NULL, "redeliveries");
+	bind_text(st, 1, guid);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, NULL, "redeliveries");
 	sqlite3_finalize(st);
 	return rc;
 }

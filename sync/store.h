@@ -178,6 +178,15 @@ int store_resources_replace(struct store *s, const char *fabric, const char *hea
 int store_resource_each(struct store *s, const char *fabric, store_resource_fn fn,
 			void *ctx, char *err);
 
+/* ---- redeliveries ---------------------------------------------------- */
+
+/* Whether to ask GitHub to redeliver guid: it is not stored, and it was
+ * never asked for, or asked fewer than max_asks times and not within
+ * min_interval_ms.  Record an ask with store_redelivery_asked. */
+int store_redelivery_should_ask(struct store *s, const char *guid, int64_t now_ms,
+				int64_t min_interval_ms, int max_asks, int *ask);
+int store_redelivery_asked(struct store *s, const char *guid, int64_t now_ms);
+
 /* ---- blobs ------------------------------------------------------------ */
 
 /* Git blobs by sha (immutable, so never invalidated).  get: HS_OK with

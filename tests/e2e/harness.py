@@ -100,6 +100,7 @@ class Stack:
             # GitHub on loopback only: a port nothing listens on, unless a
             # test starts the emulator and says where it is
             "GITHUB_API_URL": "http://127.0.0.1:9",
+            "HEDGESYNC_REDELIVER_SECONDS": "0",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
         })

@@ -355,3 +355,31 @@ def test_installation_event_discovers_manifests():
     status, body = api("GET", "/fabrics/via-install")
     assert status == 200 and body["directory"] == "site", body
     assert "site/raw/.gitkeep" in ls(repo)
+
+
+def test_deliveries_missed_while_down_are_redelivered_once():
+    repo = new_repo()
+    register(repo, "redeliv", "rd")
+    settle(repo)
+    S.terminate()  # hedgesync is down; nginx answers 502 to GitHub
+    vpc = read_corpus("demo-gitops_env-1_vpc-test.yaml")
+    for i in range(3):
+        push_files(repo, {f"rd/raw/v{i}.yaml": vpc.replace("vpc-test", f"vpc-{i}")})
+    failed = [d for d in GH.deliveries() if d.get("event") == "push"
+              and d.get("status_code") not in (200, 202)]
+    assert len(failed) >= 3, failed
+    guids = {d["guid"] for d in failed}
+    S.env["HEDGESYNC_REDELIVER_SECONDS"] = "1"
+    S.start_hedgesync()
+    S.wait_healthy()
+    wait_for(lambda: guids <= {r[0] for r in S.query("SELECT guid FROM deliveries")},
+             timeout=30, what="redelivered pushes stored")
+    settle(repo)
+    stored = S.query("SELECT guid, count(*) FROM deliveries GROUP BY guid")
+    assert all(n == 1 for _, n in stored)
+    files = ls(repo)
+    assert [f for f in files if f.startswith("rd/raw/")] == ["rd/raw/.gitkeep"]
+    assert len([f for f in files if f.startswith("rd/managed/vpcs/")]) == 3
+    time.sleep(2.5)  # more scans: nothing is asked again
+    asks = S.query("SELECT max(asks) FROM redeliveries")[0][0]
+    assert asks == 1, asks
