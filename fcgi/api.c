@@ -1,4 +1,5 @@
 /* api.c: the REST API under /api/v1/ (bearer token required). */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,9 +7,12 @@
 #include "fcgi/app.h"
 #include "fcgi/http.h"
 #include "fcgi/routes.h"
+#include "github/base/buf.h"
 #include "github/base/err.h"
 #include "github/http.h"
+#include "sync/emit.h"
 #include "sync/fabric.h"
+#include "sync/kinds.h"
 #include "sync/store.h"
 
 #define API_MAX_BODY (1u << 20)
@@ -121,6 +125,194 @@ out:
 	json_decref(body);
 }
 
+/* A query parameter, URL-decoded into out; 0 when absent or too long. */
+static int query_get(const struct http_req *r, const char *key, char *out, size_t n)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = r->query; p && *p;) {
+		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+
+		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			CURL *c = curl_easy_init();
+			int len = 0;
+			char *v = c ? curl_easy_unescape(c, p + klen + 1, (int)(end - p - (long)klen - 1),
+							 &len) : NULL;
+			int ok = v && (size_t)len < n && !memchr(v, '\0', (size_t)len);
+
+			if (ok)
+				memcpy(out, v, (size_t)len + 1);
+			curl_free(v);
+			curl_easy_cleanup(c);
+			return ok;
+		}
+		p = amp ? amp + 1 : end;
+	}
+	return 0;
+}
+
+static json_t *resource_json(const struct store_resource *res)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I, s:b}", "kind", res->kind, "name", res->name,
+			      "seq", (json_int_t)res->seq, "deleted", res->deleted);
+
+	json_object_set_new(o, "path", json_string(res->path));
+	json_object_set_new(o, "blob_sha", json_string(res->blob_sha));
+	json_object_set_new(o, "commit", json_string(res->commit_sha));
+	json_object_set_new(o, "origin", json_string(res->origin));
+	if (!res->deleted) {
+		json_object_set_new(o, "valid", json_boolean(res->valid));
+		json_object_set_new(o, "spec", json_loads(res->spec, 0, NULL));
+	}
+	return o;
+}
+
+struct page {
+	json_t *items;
+	int64_t last;
+	int detail; /* one resource: with YAML and findings */
+};
+
+static int page_add(const struct store_resource *res, void *arg)
+{
+	struct page *pg = arg;
+	json_t *o = resource_json(res);
+
+	if (pg->detail && !res->deleted) {
+		struct hs_buf yaml = HS_BUF_INIT(16u << 20);
+		json_t *spec = json_object_get(o, "spec");
+
+		if (spec && emit_managed_json(&yaml, spec, NULL) == HS_OK)
+			json_object_set_new(o, "yaml", json_string(hs_buf_str(&yaml)));
+		hs_buf_release(&yaml);
+		json_object_set_new(o, "findings", json_loads(res->findings, 0, NULL));
+	}
+	json_array_append_new(pg->items, o);
+	pg->last = res->seq;
+	return 0;
+}
+
+static int fabric_exists(struct http_req *r, const char *name)
+{
+	json_t *arr = json_array();
+	char err[HS_ERRBUF];
+	int rc = store_fabric_each(r->store, name, NULL, NULL, NULL, add_json, arr, err);
+
+	json_decref(arr);
+	if (rc)
+		fail(r, rc, err);
+	return rc == HS_OK;
+}
+
+static void resources_get(struct http_req *r, const char *fabric, const char *rest)
+{
+	struct page pg = { json_array(), 0, 0 };
+	char kindbuf[64] = "", num[32], err[HS_ERRBUF];
+	const char *kind = NULL, *name = NULL;
+	int64_t since = 0;
+	int limit = 100, rc;
+
+	if (!fabric_exists(r, fabric))
+		goto out;
+	if (*rest == '/') {
+		/* /resources/{kind}/{name}: kind as named (VPC) or as its folder (vpcs) */
+		const char *slash = strchr(rest + 1, '/');
+		const struct kind_info *k;
+
+		if (!slash || (size_t)(slash - rest - 1) >= sizeof(kindbuf) || !slash[1]) {
+			http_error(r, 404, "not_found", "expected /resources/{kind}/{name}", NULL);
+			goto out;
+		}
+		memcpy(kindbuf, rest + 1, (size_t)(slash - rest - 1));
+		kindbuf[slash - rest - 1] = '\0';
+		k = kind_by_name_nocase(kindbuf);
+		if (!k)
+			k = kind_by_plural(kindbuf);
+		if (!k || !k->managed) {
+			http_error(r, 422, "invalid", "kind: not a managed Hedgehog kind",
+				   json_pack("{s:s}", "field", "kind"));
+			goto out;
+		}
+		kind = k->name;
+		name = slash + 1;
+		limit = 1;
+		pg.detail = 1;
+	} else {
+		if (query_get(r, "kind", kindbuf, sizeof(kindbuf))) {
+			const struct kind_info *k = kind_by_name_nocase(kindbuf);
+
+			if (!k || !k->managed) {
+				http_error(r, 422, "invalid", "kind: not a managed Hedgehog kind",
+					   json_pack("{s:s}", "field", "kind"));
+				goto out;
+			}
+			kind = k->name;
+		}
+		if (query_get(r, "since", num, sizeof(num))) {
+			char *end;
+
+			since = strtoll(num, &end, 10);
+			if (*end || since < 0) {
+				http_error(r, 400, "bad_request", "since: a cursor from \"next\"",
+					   json_pack("{s:s}", "field", "since"));
+				goto out;
+			}
+		}
+		if (query_get(r, "limit", num, sizeof(num))) {
+			limit = atoi(num);
+			if (limit < 1 || limit > 1000) {
+				http_error(r, 400, "bad_request", "limit: 1 to 1000",
+					   json_pack("{s:s}", "field", "limit"));
+				goto out;
+			}
+		}
+	}
+	rc = store_resource_changes(r->store, fabric, kind, name, name ? -1 : since, limit,
+				    page_add, &pg, err);
+	if (rc) {
+		fail(r, rc, err);
+		goto out;
+	}
+	if (name) {
+		json_t *one = json_array_get(pg.items, 0);
+
+		if (!one || json_is_true(json_object_get(one, "deleted")))
+			http_error(r, 404, "not_found", "no such resource in this fabric", NULL);
+		else
+			http_json(r, 200, json_incref(one));
+		goto out;
+	}
+	http_json(r, 200, json_pack("{s:O, s:I, s:b}", "resources", pg.items, "next",
+				    (json_int_t)(pg.last ? pg.last : since), "more",
+				    (int)json_array_size(pg.items) == limit));
+out:
+	json_decref(pg.items);
+}
+
+static void status_get(struct http_req *r, const char *fabric)
+{
+	json_t *arr = json_array(), *f, *counts;
+	struct store_fabric_jobs jobs;
+	char err[HS_ERRBUF];
+	int rc = store_fabric_each(r->store, fabric, NULL, NULL, NULL, add_json, arr, err);
+
+	if (rc) {
+		json_decref(arr);
+		fail(r, rc, err);
+		return;
+	}
+	f = json_array_get(arr, 0);
+	counts = json_pack("{s:i, s:i, s:{}}", "total", 0, "invalid", 0, "by_kind");
+	store_resource_each(r->store, fabric, count_kind, counts, NULL);
+	memset(&jobs, 0, sizeof(jobs));
+	store_fabric_jobs(r->store, fabric, &jobs);
+	http_json(r, 200, json_pack("{s:s, s:O, s:o, s:{s:I, s:I}}", "fabric", fabric,
+				    "head", json_object_get(f, "head"), "resources", counts,
+				    "jobs", "pending", (json_int_t)jobs.pending, "dead",
+				    (json_int_t)jobs.dead));
+	json_decref(arr);
+}
+
 static void fabric_one(struct http_req *r, const char *name, const char *rest)
 {
 	char err[HS_ERRBUF] = "";
@@ -156,7 +348,13 @@ static void fabric_one(struct http_req *r, const char *name, const char *rest)
 		else
 			http_json(r, 202, json_pack("{s:s, s:I}", "status", "queued", "job",
 						    (json_int_t)job));
-	} else if (!*rest || !strcmp(rest, "/ingest")) {
+	} else if (!strncmp(rest, "/resources", 10) && (!rest[10] || rest[10] == '/') &&
+		   !strcmp(r->method, "GET")) {
+		resources_get(r, name, rest + 10);
+	} else if (!strcmp(rest, "/status") && !strcmp(r->method, "GET")) {
+		status_get(r, name);
+	} else if (!*rest || !strcmp(rest, "/ingest") || !strncmp(rest, "/resources", 10) ||
+		   !strcmp(rest, "/status")) {
 		http_error(r, 405, "method_not_allowed", "this path does not take that method", NULL);
 	} else {
 		http_error(r, 404, "not_found", "no such API path", NULL);

@@ -1,5 +1,6 @@
 /* store.c: sqlite schema, migrations, deliveries and the job queue. */
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,10 @@ static const char *const migrations[] = {
 	"  asks INTEGER NOT NULL,"
 	"  last_ms INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 5: tombstones, so cursors over the resource state see deletions */
+	"ALTER TABLE resources ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE resources ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;"
+	"CREATE INDEX resources_seq ON resources(fabric, seq);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
@@ -858,6 +863,33 @@ int store_fabric_delete(struct store *s, const char *name, char *err)
 	return rc;
 }
 
+/* Run one statement with text binds (NULL-terminated list); HS_OK or HS_EDB. */
+static int run_sql(struct store *s, const char *sql, char *err, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	const char *v;
+	int i = 1, rc = HS_OK;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "prepare");
+	va_start(ap, err);
+	while ((v = va_arg(ap, const char *)))
+		bind_text(st, i++, v);
+	va_end(ap);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "update resources");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The new state is compared with the stored one: a resource whose path and
+ * blob are unchanged keeps its sequence number (its commit and findings are
+ * refreshed); a new or changed one gets the next number; one that is gone
+ * becomes a tombstone with the next number, so a puller reading "since"
+ * its cursor sees deletions too.
+ */
 int store_resources_replace(struct store *s, const char *fabric, const char *head,
 			    const struct store_resource *r, size_t n, char *err)
 {
@@ -867,22 +899,24 @@ int store_resources_replace(struct store *s, const char *fabric, const char *hea
 	rc = exec(s, "BEGIN IMMEDIATE", err);
 	if (rc)
 		return db_error(s, err, "begin");
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM resources WHERE fabric = ?1", -1, &st,
-			       NULL) != SQLITE_OK) {
-		rc = db_error(s, err, "clear resources");
+	/* everything not re-listed below is gone, unless listed again */
+	rc = run_sql(s, "UPDATE resources SET listed = 0 WHERE fabric = ?1", err, fabric, NULL);
+	if (rc)
 		goto rollback;
-	}
-	bind_text(st, 1, fabric);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(s, err, "clear resources");
-		goto rollback;
-	}
-	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO resources(fabric, kind, name, path, blob_sha,"
-			       " commit_sha, spec, valid, findings, origin, seq)"
+			       "INSERT INTO resources(fabric, kind, name, path, blob_sha, commit_sha,"
+			       " spec, valid, findings, origin, seq, deleted, listed)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			       " (SELECT coalesce(max(seq), 0) + 1 FROM resources))",
+			       "  (SELECT coalesce(max(seq), 0) + 1 FROM resources), 0, 1)"
+			       " ON CONFLICT(fabric, kind, name) DO UPDATE SET"
+			       "  seq = CASE WHEN deleted = 0 AND path = excluded.path"
+			       "   AND blob_sha = excluded.blob_sha THEN seq ELSE excluded.seq END,"
+			       "  origin = CASE WHEN deleted = 0 AND blob_sha = excluded.blob_sha"
+			       "   THEN origin ELSE excluded.origin END,"
+			       "  path = excluded.path, blob_sha = excluded.blob_sha,"
+			       "  commit_sha = excluded.commit_sha, spec = excluded.spec,"
+			       "  valid = excluded.valid, findings = excluded.findings,"
+			       "  deleted = 0, listed = 1",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = db_error(s, err, "store resources");
 		st = NULL;
@@ -907,19 +941,36 @@ int store_resources_replace(struct store *s, const char *fabric, const char *hea
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(s->db, "UPDATE fabrics SET head = ?2 WHERE name = ?1", -1, &st,
-			       NULL) != SQLITE_OK) {
-		rc = db_error(s, err, "update fabric");
+	/* tombstones, one sequence number each, in a stable order */
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE resources SET deleted = 1, listed = 1, commit_sha = ?2,"
+			       " seq = (SELECT coalesce(max(seq), 0) + 1 FROM resources)"
+			       " WHERE rowid = (SELECT rowid FROM resources WHERE fabric = ?1"
+			       "  AND listed = 0 AND deleted = 0 ORDER BY kind, name LIMIT 1)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_error(s, err, "delete resources");
 		st = NULL;
 		goto rollback;
 	}
-	bind_text(st, 1, fabric);
-	bind_text(st, 2, head);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(s, err, "update fabric");
-		goto rollback;
+	for (;;) {
+		sqlite3_reset(st);
+		bind_text(st, 1, fabric);
+		bind_text(st, 2, head);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = db_error(s, err, "delete resources");
+			goto rollback;
+		}
+		if (sqlite3_changes(s->db) == 0)
+			break;
 	}
 	sqlite3_finalize(st);
+	st = NULL;
+	rc = run_sql(s, "UPDATE resources SET listed = 1 WHERE fabric = ?1", err, fabric, NULL);
+	if (!rc)
+		rc = run_sql(s, "UPDATE fabrics SET head = ?2 WHERE name = ?1", err, fabric, head,
+			     NULL);
+	if (rc)
+		goto rollback;
 	return exec(s, "COMMIT", err);
 rollback:
 	sqlite3_finalize(st);
@@ -935,7 +986,8 @@ int store_resource_each(struct store *s, const char *fabric, store_resource_fn f
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT kind, name, path, blob_sha, commit_sha, spec, valid, findings,"
-			       " origin, seq FROM resources WHERE fabric = ?1 ORDER BY kind, name",
+			       " origin, seq, deleted FROM resources WHERE fabric = ?1 AND deleted = 0"
+			       " ORDER BY kind, name",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, err, "list resources");
 	bind_text(st, 1, fabric);
@@ -951,6 +1003,7 @@ int store_resource_each(struct store *s, const char *fabric, store_resource_fn f
 			.findings = (const char *)sqlite3_column_text(st, 7),
 			.origin = (const char *)sqlite3_column_text(st, 8),
 			.seq = sqlite3_column_int64(st, 9),
+			.deleted = sqlite3_column_int(st, 10),
 		};
 
 		rc = fn(&r, ctx);
@@ -1005,6 +1058,73 @@ int store_redelivery_asked(struct store *s, const char *guid, int64_t now_ms)
 	sqlite3_bind_int64(st, 2, now_ms);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_error(s, NULL, "redeliveries");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_resource_changes(struct store *s, const char *fabric, const char *kind,
+			   const char *name, int64_t since, int limit, store_resource_fn fn,
+			   void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK, step;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT kind, name, path, blob_sha, commit_sha, spec, valid, findings,"
+			       " origin, seq, deleted FROM resources WHERE fabric = ?1 AND seq > ?2"
+			       " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR name = ?4)"
+			       " ORDER BY seq LIMIT ?5",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "list resources");
+	bind_text(st, 1, fabric);
+	sqlite3_bind_int64(st, 2, since);
+	bind_text(st, 3, kind);
+	bind_text(st, 4, name);
+	sqlite3_bind_int(st, 5, limit > 0 ? limit : -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_resource r = {
+			.kind = (const char *)sqlite3_column_text(st, 0),
+			.name = (const char *)sqlite3_column_text(st, 1),
+			.path = (const char *)sqlite3_column_text(st, 2),
+			.blob_sha = (const char *)sqlite3_column_text(st, 3),
+			.commit_sha = (const char *)sqlite3_column_text(st, 4),
+			.spec = (const char *)sqlite3_column_text(st, 5),
+			.valid = sqlite3_column_int(st, 6),
+			.findings = (const char *)sqlite3_column_text(st, 7),
+			.origin = (const char *)sqlite3_column_text(st, 8),
+			.seq = sqlite3_column_int64(st, 9),
+			.deleted = sqlite3_column_int(st, 10),
+		};
+
+		rc = fn(&r, ctx);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(s, err, "list resources");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_fabric_jobs(struct store *s, const char *fabric, struct store_fabric_jobs *out)
+{
+	sqlite3_stmt *st;
+	int rc = HS_EDB;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT coalesce(sum(j.state IN ('queued','running')), 0),"
+			       " coalesce(sum(j.state = 'dead'), 0) FROM jobs j, fabrics f"
+			       " WHERE f.name = ?1 AND j.ordering_key = f.owner || '/' || f.repo"
+			       " || '@' || f.branch",
+			       -1, &st, NULL) != SQLITE_OK)
+		return HS_EDB;
+	bind_text(st, 1, fabric);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(st, 0);
+		out->dead = sqlite3_column_int64(st, 1);
+		rc = HS_OK;
+	}
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -167,6 +167,7 @@ struct store_resource {
 	const char *findings; /* JSON array */
 	const char *origin;   /* git, ingestion, netbox */
 	int64_t seq;          /* change sequence (read only) */
+	int deleted;          /* a tombstone (read only) */
 };
 
 typedef int (*store_resource_fn)(const struct store_resource *r, void *ctx);
@@ -175,8 +176,22 @@ typedef int (*store_resource_fn)(const struct store_resource *r, void *ctx);
  * one transaction, and record head on the fabric. */
 int store_resources_replace(struct store *s, const char *fabric, const char *head,
 			    const struct store_resource *r, size_t n, char *err);
+/* The live resources, by kind and name. */
 int store_resource_each(struct store *s, const char *fabric, store_resource_fn fn,
 			void *ctx, char *err);
+/* Changes after cursor `since` in sequence order, tombstones included;
+ * kind and name filter when not NULL; at most limit (<= 0: all). */
+int store_resource_changes(struct store *s, const char *fabric, const char *kind,
+			   const char *name, int64_t since, int limit, store_resource_fn fn,
+			   void *ctx, char *err);
+
+struct store_fabric_jobs {
+	int64_t pending; /* queued or running jobs of the fabric's branch */
+	int64_t dead;
+};
+
+/* Jobs waiting on the fabric's repository branch. */
+int store_fabric_jobs(struct store *s, const char *fabric, struct store_fabric_jobs *out);
 
 /* ---- redeliveries ---------------------------------------------------- */
 

@@ -383,3 +383,43 @@ def test_deliveries_missed_while_down_are_redelivered_once():
     time.sleep(2.5)  # more scans: nothing is asked again
     asks = S.query("SELECT max(asks) FROM redeliveries")[0][0]
     assert asks == 1, asks
+
+
+def test_resource_api_pages_by_cursor_and_shows_deletions():
+    repo = new_repo()
+    register(repo, "pull", "p")
+    settle(repo)
+    push_files(repo, {"p/raw/w.yaml": read_corpus("lab-ci_env-ci-1_wiring.yaml")})
+    settle(repo)
+    seen, cursor = [], 0
+    for _ in range(20):
+        status, body = api("GET", f"/fabrics/pull/resources?since={cursor}&limit=20")
+        assert status == 200, body
+        seen += body["resources"]
+        cursor = body["next"]
+        if not body["more"]:
+            break
+    assert len(seen) == 51 and len({(r["kind"], r["name"]) for r in seen}) == 51
+    assert [r["seq"] for r in seen] == sorted(r["seq"] for r in seen)
+    status, body = api("GET", "/fabrics/pull/resources?kind=Switch")
+    assert status == 200 and len(body["resources"]) == 6
+    assert api("GET", "/fabrics/pull/resources?kind=Gateway")[0] == 422
+    assert api("GET", "/fabrics/pull/resources?limit=0")[0] == 400
+    one = [r for r in seen if r["kind"] == "Switch"][0]
+    status, body = api("GET", f"/fabrics/pull/resources/switches/{one['name']}")
+    assert status == 200, body
+    path = body["path"]
+    assert body["yaml"] == show(repo, "p/" + path)  # the same bytes as the managed file
+    assert body["blob_sha"] == git(repo, "rev-parse", f"main:p/{path}").strip()
+    assert body["findings"] == [] and body["valid"] is True
+    assert api("GET", "/fabrics/pull/resources/VPC/nope")[0] == 404
+    status, st = api("GET", "/fabrics/pull/status")
+    assert status == 200 and st["resources"]["total"] == 51 and st["head"] == GH.head(repo)
+    assert st["jobs"]["pending"] == 0
+    # a person deletes a managed file: the next page shows a tombstone
+    push_files(repo, {}, message="Remove a switch", remove=[f"p/{path}"])
+    settle(repo)  # the push rebuilt the fabric's state from managed/
+    status, body = api("GET", f"/fabrics/pull/resources?since={cursor}")
+    assert [(r["kind"], r["name"], r["deleted"]) for r in body["resources"]] == \
+        [("Switch", one["name"], True)]
+    assert api("GET", f"/fabrics/pull/resources/Switch/{one['name']}")[0] == 404
