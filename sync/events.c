@@ -9,6 +9,7 @@
 
 #include "github/base/clock.h"
 #include "github/base/err.h"
+#include "sync/checkrun.h"
 #include "sync/events.h"
 #include "sync/fabric.h"
 #include "sync/store.h"
@@ -20,6 +21,9 @@ static int handle_test(struct ev_ctx *ctx);
  * pull_request "closed" and so on.  Later handlers add rows here.
  */
 static const char *const installation_actions[] = { "created", "added", NULL };
+static const char *const pull_request_actions[] = { "opened", "synchronize", "reopened", NULL };
+static const char *const check_suite_actions[] = { "requested", "rerequested", NULL };
+static const char *const check_run_actions[] = { "rerequested", NULL };
 
 static const struct ev_handler handlers[] = {
 	{ "test.record", "hedgesync_test", NULL, handle_test, 1 },
@@ -28,6 +32,11 @@ static const struct ev_handler handlers[] = {
 	  fabric_handle_installation, 0 },
 	{ "github.installation_repositories", "installation_repositories",
 	  installation_actions, fabric_handle_installation, 0 },
+	{ "github.pull_request", "pull_request", pull_request_actions,
+	  checkrun_handle_pull_request, 0 },
+	{ "github.check_suite", "check_suite", check_suite_actions,
+	  checkrun_handle_check_suite, 0 },
+	{ "github.check_run", "check_run", check_run_actions, checkrun_handle_check_run, 0 },
 	{ "fabric.onboard", NULL, NULL, fabric_handle_onboard, 0 },
 	{ "fabric.ingest", NULL, NULL, fabric_handle_ingest, 0 },
 	{ NULL, NULL, NULL, NULL, 0 },

@@ -14,6 +14,7 @@
 #include "github/json.h"
 #include "github/repos.h"
 #include "sync/arena.h"
+#include "sync/checkrun.h"
 #include "sync/emit.h"
 #include "sync/fabric.h"
 #include "sync/finding.h"
@@ -1085,6 +1086,9 @@ int fabric_handle_push(struct ev_ctx *ctx)
 		rc = ingest_fabric(ctx, &l.v[i].f, id);
 	}
 	list_release(&l);
+	if (rc == HS_OK)
+		rc = checkrun_on_push(ctx, &r, branch,
+				      json_string_value(json_object_get(ctx->payload, "after")));
 	return rc;
 }
 

@@ -1,0 +1,217 @@
+"""The "Hedgehog fabric" check run end to end: nginx + hedgesync + the GitHub
+emulator opening pull requests (pull_request and check_suite webhooks)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import TOP, Stack, wait_for
+
+sys.path.insert(0, os.path.join(TOP, "tests", "emulator"))
+from ghemu import GitHubEmulator, make_app_key  # noqa: E402
+
+AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
+INSTALLATION = 78
+NAME = "Hedgehog fabric"
+GH = S = TMP = None
+_n = [0]
+
+
+def setup_module():
+    global GH, S, TMP
+    TMP = tempfile.mkdtemp(prefix="hs-checks-")
+    key, pub = make_app_key(TMP)
+    GH = GitHubEmulator().start()
+    S = Stack(env={"GITHUB_API_URL": GH.url, "PRIVATE_KEY_PATH": key, "APP_ID": "4243",
+                   "HEDGESYNC_TEST_HANDLERS": "0"})
+    S.start()
+    GH.set_app(4243, pub, webhook_url=f"http://127.0.0.1:{S.port}/api/github/webhooks",
+               webhook_secret=S.env["WEBHOOK_SECRET"])
+    GH.add_installation(INSTALLATION, "acme")
+
+
+def teardown_module():
+    S.stop()
+    GH.stop()
+    subprocess.run(["rm", "-rf", TMP])
+
+
+def vpc(name, octet, vlan):
+    return ("apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n"
+            f"  name: {name}\n  namespace: default\nspec:\n  subnets:\n    default:\n"
+            f"      subnet: 10.0.{octet}.0/24\n      vlan: {vlan}\n")
+
+
+def attachment(name, connection, subnet="vpc-1/default"):
+    return ("apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPCAttachment\nmetadata:\n"
+            f"  name: {name}\n  namespace: default\nspec:\n  connection: {connection}\n"
+            f"  subnet: {subnet}\n")
+
+
+def settle(repo, timeout=60):
+    """Wait until hedgesync has no queued or running job and the branch is still."""
+    def idle():
+        n = S.query("SELECT count(*) FROM jobs WHERE state IN ('queued','running')")[0][0]
+        return n == 0
+    last = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        wait_for(idle, timeout=timeout, what="jobs done")
+        head = GH.head(repo)
+        time.sleep(0.6)  # a webhook of our own may still be on its way
+        if idle() and GH.head(repo) == head and head == last:
+            return head
+        last = head
+    raise AssertionError("repository did not settle")
+
+
+def fabric_repo(managed, readme="fabric repo\n"):
+    """A repository with fabric "fab" in fab/, registered and onboarded."""
+    _n[0] += 1
+    repo = f"acme/chk{_n[0]}"
+    files = {"README.md": readme}
+    files.update({"fab/" + k: v for k, v in managed.items()})
+    GH.create_repo("acme", repo.split("/")[1], installation_id=INSTALLATION, files=files)
+    status, data, _ = S.request("POST", "/api/v1/fabrics", json.dumps(
+        {"name": f"chk{_n[0]}", "repository": repo, "directory": "fab"}).encode(), AUTH)
+    assert status == 201, data
+    settle(repo)
+    return repo
+
+
+def runs_on(repo, sha):
+    return sorted([r for r in GH.check_runs(repo) if r["head_sha"] == sha and r["name"] == NAME],
+                  key=lambda r: r["id"])
+
+
+def open_pr(repo, files, branch="feature"):
+    GH.commit(repo, files, branch=branch, message="Change the fabric")
+    pr = GH.open_pull_request(repo, branch)
+    settle(repo)
+    runs = runs_on(repo, pr["head"]["sha"])
+    assert len(runs) == 1, runs
+    assert runs[0]["status"] == "completed"
+    return pr, runs[0]
+
+
+BASE = {"managed/vpcs/vpc-1.yaml": vpc("vpc-1", 1, 1001)}
+
+
+def test_vpc_in_the_servers_folder_fails_at_its_line_with_a_fix_button():
+    repo = fabric_repo(BASE)
+    pr, run = open_pr(repo, {"fab/managed/servers/vpc-3.yaml": vpc("vpc-3", 3, 1003)})
+    assert run["conclusion"] == "failure"
+    anns = [a for a in run["annotations"] if a["path"] == "fab/managed/servers/vpc-3.yaml"]
+    assert len(anns) == 1, run["annotations"]
+    a = anns[0]
+    assert a["title"] == "layout-wrong-folder"
+    assert (a["start_line"], a["start_column"]) == (2, 7)
+    assert a["annotation_level"] == "failure"
+    assert "managed/vpcs/" in a["message"]
+    assert [x["identifier"] for x in run["actions"]] == ["fix-layout"]
+    summary = run["output"]["summary"]
+    assert "layout-wrong-folder" in summary and "| VPC | 2 |" in summary
+    assert "Fix layout" in summary
+
+
+def test_attachment_to_a_missing_connection_fails_on_its_file():
+    repo = fabric_repo(BASE)
+    pr, run = open_pr(repo, {"fab/managed/vpcattachments/att-1.yaml":
+                             attachment("att-1", "server-01--unbundled--leaf-01")})
+    assert run["conclusion"] == "failure"
+    anns = run["annotations"]
+    assert [(a["path"], a["title"], a["start_line"], a["start_column"]) for a in anns] == [
+        ("fab/managed/vpcattachments/att-1.yaml", "ref-unresolved", 7, 15)]
+    assert "server-01--unbundled--leaf-01" in anns[0]["message"]
+    assert run["actions"] == []
+    assert "1 error introduced by this change" in run["output"]["summary"]
+
+
+def test_readme_only_change_succeeds_without_reading_a_blob():
+    repo = fabric_repo(BASE)
+    GH.commit(repo, {"README.md": "a better readme\n"}, branch="docs")
+    settle(repo)  # the push of a new branch looks for fabric manifests
+    GH.clear_log()
+    pr = GH.open_pull_request(repo, "docs")
+    settle(repo)
+    runs = runs_on(repo, pr["head"]["sha"])
+    assert len(runs) == 1 and runs[0]["conclusion"] == "success"
+    assert runs[0]["output"]["title"] == "No fabric touched"
+    assert GH.calls("GET", r"/git/blobs/") == []
+    assert GH.calls("GET", r"/git/trees/") == []
+
+
+def test_error_already_on_the_base_is_listed_and_does_not_fail():
+    broken = dict(BASE)
+    broken["managed/vpcattachments/att-old.yaml"] = attachment("att-old", "gone-connection")
+    repo = fabric_repo(broken)
+    pr, run = open_pr(repo, {"fab/managed/vpcs/vpc-2.yaml": vpc("vpc-2", 2, 1002)})
+    assert run["conclusion"] == "success", run["output"]
+    summary = run["output"]["summary"]
+    assert "already on the base" in summary
+    assert "att-old.yaml" in summary and "ref-unresolved" in summary
+    assert [a["title"] for a in run["annotations"]] == ["ref-unresolved"]
+    assert "already on the base branch" in run["annotations"][0]["message"]
+
+
+def test_120_findings_arrive_as_120_annotations_in_3_calls():
+    repo = fabric_repo(BASE)
+    GH.commit(repo, {f"fab/managed/vpcattachments/att-{i:03d}.yaml":
+                     attachment(f"att-{i:03d}", f"missing-{i:03d}") for i in range(120)},
+              branch="many")
+    GH.clear_log()
+    pr = GH.open_pull_request(repo, "many")
+    settle(repo)
+    runs = runs_on(repo, pr["head"]["sha"])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["conclusion"] == "failure"
+    assert len(run["annotations"]) == 120
+    assert {a["title"] for a in run["annotations"]} == {"ref-unresolved"}
+    assert len(GH.calls("POST", r"/check-runs$")) == 1
+    assert len(GH.calls("PATCH", r"/check-runs/%d$" % run["id"])) == 3
+
+
+def test_rerequest_makes_a_fresh_run_with_the_same_result():
+    repo = fabric_repo(BASE)
+    pr, first = open_pr(repo, {"fab/managed/vpcattachments/att-1.yaml":
+                               attachment("att-1", "nowhere")})
+    sha = pr["head"]["sha"]
+    payload = {"action": "rerequested", "repository": {"full_name": repo},
+               "installation": {"id": INSTALLATION},
+               "check_run": {"id": first["id"], "name": NAME, "head_sha": sha,
+                             "check_suite": {"head_branch": "feature", "head_sha": sha,
+                                             "pull_requests": [{
+                                                 "number": pr["number"],
+                                                 "head": {"ref": "feature", "sha": sha},
+                                                 "base": {"ref": "main",
+                                                          "sha": pr["base"]["sha"]}}]}}}
+    status, _ = S.webhook("check_run", payload)
+    assert status == 202
+    settle(repo)
+    runs = runs_on(repo, sha)
+    assert len(runs) == 2
+    again = runs[1]
+    assert again["id"] != first["id"] and again["conclusion"] == first["conclusion"] == "failure"
+    key = [(a["path"], a["title"], a["start_line"]) for a in first["annotations"]]
+    assert [(a["path"], a["title"], a["start_line"]) for a in again["annotations"]] == key
+    # the same delivery again (a crash re-run or a repeat) makes no third run
+    status, _ = S.webhook("check_suite", {
+        "action": "requested", "repository": {"full_name": repo},
+        "installation": {"id": INSTALLATION},
+        "check_suite": {"head_branch": "feature", "head_sha": sha,
+                        "pull_requests": payload["check_run"]["check_suite"]["pull_requests"]}})
+    settle(repo)
+    assert len(runs_on(repo, sha)) == 2
+
+
+def test_push_to_the_fabric_branch_is_checked_on_the_pushed_commit():
+    repo = fabric_repo(BASE)
+    sha = GH.commit(repo, {"fab/managed/vpcattachments/att-9.yaml": attachment("att-9", "none")})
+    settle(repo)
+    runs = runs_on(repo, sha)
+    assert len(runs) == 1 and runs[0]["conclusion"] == "failure"
+    assert [a["path"] for a in runs[0]["annotations"]] == [
+        "fab/managed/vpcattachments/att-9.yaml"]
