@@ -847,6 +847,184 @@ out:
 	return rc;
 }
 
+/* ---- the "Fix layout" action ------------------------------------------- */
+
+struct fix_run {
+	struct ev_ctx *ctx;
+	const struct cr_target *t;
+	const struct cr_fabrics *fabs;
+	size_t files; /* managed files fixed in the last plan */
+};
+
+/*
+ * The fixes of one fabric at a commit, into cs: every managed file with a
+ * fixable layout finding is planned as if it were dropped into raw/, so the
+ * engine writes each of its documents canonically at managed/<plural>/<name>.yaml;
+ * the file is then deleted.  A file any of whose documents would not be
+ * ingested (it has other errors) is left alone, whole.
+ */
+static int fix_fabric(struct fix_run *fx, const struct gh_tree *tree, const char *dir,
+		      struct gh_changeset *cs)
+{
+	struct ev_ctx *ctx = fx->ctx;
+	struct cr_result r;
+	struct cr_files bad = { 0 }, good = { 0 };
+	struct plan *p = NULL;
+	char perr[HS_ERRBUF] = "";
+	const struct fnd_list *fl;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = validate_at(ctx, &fx->t->repo, tree, dir, 1, &r);
+	if (rc)
+		goto out;
+	fl = val_set_findings(r.set);
+	for (size_t i = 0; i < r.managed.n; i++) {
+		struct plan_file *f = &r.managed.v[i];
+		char *full = *dir ? hs_asprintf("%s/%s", dir, f->path) : hs_strdup(f->path);
+		int fixable = 0;
+
+		for (size_t k = 0; k < fl->n; k++)
+			if (fl->v[k].file && !strcmp(fl->v[k].file, full) && is_fixable(fl->v[k].code))
+				fixable = 1;
+		free(full);
+		/* move the entry (its strings) to one of the two lists */
+		cfiles_push(fixable ? &bad : &good, f->path, (char *)f->data, f->len, f->sha);
+		f->data = NULL;
+	}
+	if (!bad.n)
+		goto out;
+	rc = plan_build(&p, bad.v, bad.n, good.v, good.n, NULL, 0, NULL, perr);
+	if (rc) {
+		hs_seterr(ctx->err, "fix layout: %s", perr);
+		goto out;
+	}
+	for (size_t i = 0; i < bad.n && rc == HS_OK; i++) {
+		const char *path = bad.v[i].path;
+		int ok = 1, docs = 0;
+		char *full;
+
+		for (size_t d = 0; d < p->ndocs; d++) {
+			if (strcmp(p->docs[d].raw_path, path))
+				continue;
+			docs++;
+			if (p->docs[d].outcome == PLAN_UNMANAGED || p->docs[d].outcome == PLAN_EMPTY)
+				ok = 0;
+		}
+		if (!ok || !docs)
+			continue;
+		full = *dir ? hs_asprintf("%s/%s", dir, path) : hs_strdup(path);
+		rc = gh_changeset_delete(cs, full) ? HS_EINVAL : HS_OK;
+		free(full);
+		for (size_t d = 0; d < p->ndocs && rc == HS_OK; d++) {
+			const struct plan_doc *pd = &p->docs[d];
+
+			if (strcmp(pd->raw_path, path) || !pd->target)
+				continue;
+			for (size_t w = 0; w < p->nwrites; w++) {
+				const struct plan_write *pw = &p->writes[w];
+
+				if (pw->kind != PLAN_W_MANAGED || strcmp(pw->path, pd->target))
+					continue;
+				full = *dir ? hs_asprintf("%s/%s", dir, pw->path) : hs_strdup(pw->path);
+				rc = gh_changeset_put(cs, full, pw->data, pw->len, 0) ? HS_EINVAL : HS_OK;
+				free(full);
+				break;
+			}
+		}
+		fx->files++;
+	}
+out:
+	plan_free(p);
+	cfiles_release(&bad);
+	cfiles_release(&good);
+	result_release(&r);
+	return rc;
+}
+
+static int fix_build(void *arg, const char *head, struct gh_changeset *cs, char *err)
+{
+	struct fix_run *fx = arg;
+	struct gh_tree tree;
+	int rc;
+
+	(void)err;
+	gh_changeset_clear(cs);
+	fx->files = 0;
+	gh_tree_init(&tree);
+	rc = gh_git_get_tree(fx->ctx->gh, &fx->t->repo, head, 1, &tree, fx->ctx->err);
+	if (rc) {
+		rc = gh_err_to_hs(rc);
+		goto out;
+	}
+	for (size_t i = 0; i < fx->fabs->n && rc == HS_OK; i++)
+		rc = fix_fabric(fx, &tree, fx->fabs->v[i].dir, cs);
+out:
+	gh_tree_release(&tree);
+	return rc;
+}
+
+/*
+ * Commit the layout fixes of every fabric on the PR's base branch to the
+ * PR's head branch in one commit (none when there is nothing to fix, as
+ * when this job already ran), then check the new head.
+ */
+static int fix_layout(struct ev_ctx *ctx, struct cr_target *t, const char *head_branch)
+{
+	struct cr_fabrics fabs = { 0 };
+	struct fix_run fx = { ctx, t, &fabs, 0 };
+	struct gh_changeset cs;
+	struct gh_commit_result res;
+	struct gh_commit_opts o = { 0 };
+	char msg[512];
+	gh_sha head;
+	int rc;
+
+	gh_changeset_init(&cs);
+	memset(&res, 0, sizeof(res));
+	if (t->fork || !head_branch || !gh_branch_valid(head_branch)) {
+		rc = HS_OK; /* hedgesync cannot push to a fork */
+		goto out;
+	}
+	rc = store_fabric_each(ctx->store, NULL, t->repo.owner, t->repo.name, t->branch,
+			       collect_fabric, &fabs, ctx->err);
+	if (rc || !fabs.n)
+		goto out;
+	rc = gh_git_get_ref(ctx->gh, &t->repo, head_branch, head, ctx->err);
+	if (rc) {
+		rc = rc == GH_ENOTFOUND ? HS_OK : gh_err_to_hs(rc); /* branch gone */
+		goto out;
+	}
+	rc = fix_build(&fx, head, &cs, ctx->err);
+	if (rc || !cs.n)
+		goto out;
+	snprintf(msg, sizeof(msg), "Fix the fabric layout\n\nMove managed files to "
+		 "managed/<kind>/<name>.yaml, one resource per file, in canonical form, as "
+		 "asked with the \"Fix layout\" button of the %s check.\n\n"
+		 "Hedgesync-Operation: fix-layout-%lld\n", CHECKRUN_NAME,
+		 ctx->job ? (long long)ctx->job->id : 0LL);
+	o.branch = head_branch;
+	o.message = msg;
+	o.replan = fix_build;
+	o.payload = &fx;
+	rc = gh_git_commit(ctx->gh, &t->repo, &o, &cs, &res, ctx->err);
+	if (rc) {
+		rc = gh_err_to_hs(rc);
+		goto out;
+	}
+	if (res.noop)
+		goto out;
+	hs_log(HS_LOG_INFO, NULL, NULL, "fix layout %s/%s@%s: %zu file(s) in %s", t->repo.owner,
+	       t->repo.name, head_branch, fx.files, res.commit);
+	t->head = res.commit;
+	t->fresh = 0;
+	rc = check(ctx, t);
+out:
+	gh_changeset_release(&cs);
+	fabrics_release(&fabs);
+	return rc;
+}
+
 /* ---- handlers ----------------------------------------------------------- */
 
 struct cr_names {
@@ -968,6 +1146,7 @@ int checkrun_handle_check_run(struct ev_ctx *ctx)
 	json_t *cr = json_object_get(ctx->payload, "check_run");
 	json_t *suite = json_object_get(cr, "check_suite"), *prs;
 	const char *name = json_string_value(json_object_get(cr, "name"));
+	const char *action = json_string_value(json_object_get(ctx->payload, "action"));
 	struct cr_names n;
 	struct cr_target t;
 	int rc = need_github(ctx);
@@ -984,6 +1163,13 @@ int checkrun_handle_check_run(struct ev_ctx *ctx)
 	if (json_is_string(json_object_get(cr, "head_sha")))
 		t.head = json_string_value(json_object_get(cr, "head_sha"));
 	t.fresh = 1;
+	if (action && !strcmp(action, "requested_action")) {
+		const char *what = str2(ctx->payload, "requested_action", "identifier");
+
+		if (!what || strcmp(what, "fix-layout") || !t.pr || !t.branch)
+			return HS_OK; /* only pull requests get the button */
+		return fix_layout(ctx, &t, str2(json_array_get(prs, 0), "head", "ref"));
+	}
 	return run_target(ctx, &t);
 }
 

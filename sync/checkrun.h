@@ -27,7 +27,9 @@ struct gh_repo;
 int checkrun_handle_pull_request(struct ev_ctx *ctx);
 /* check_suite requested, rerequested. */
 int checkrun_handle_check_suite(struct ev_ctx *ctx);
-/* check_run rerequested (of a "Hedgehog fabric" run). */
+/* check_run rerequested (of a "Hedgehog fabric" run), and requested_action
+ * "fix-layout": the layout fixes of the fabrics on the pull request's base
+ * branch committed to its head branch in one commit, then a check of it. */
 int checkrun_handle_check_run(struct ev_ctx *ctx);
 
 /*

@@ -23,7 +23,7 @@ static int handle_test(struct ev_ctx *ctx);
 static const char *const installation_actions[] = { "created", "added", NULL };
 static const char *const pull_request_actions[] = { "opened", "synchronize", "reopened", NULL };
 static const char *const check_suite_actions[] = { "requested", "rerequested", NULL };
-static const char *const check_run_actions[] = { "rerequested", NULL };
+static const char *const check_run_actions[] = { "rerequested", "requested_action", NULL };
 
 static const struct ev_handler handlers[] = {
 	{ "test.record", "hedgesync_test", NULL, handle_test, 1 },

@@ -215,3 +215,39 @@ def test_push_to_the_fabric_branch_is_checked_on_the_pushed_commit():
     assert len(runs) == 1 and runs[0]["conclusion"] == "failure"
     assert [a["path"] for a in runs[0]["annotations"]] == [
         "fab/managed/vpcattachments/att-9.yaml"]
+
+
+def test_fix_layout_button_commits_the_moves_to_the_pr_branch_once():
+    repo = fabric_repo(BASE)
+    multi = vpc("vpc-4", 4, 1004) + "---\n" + vpc("vpc-5", 5, 1005)
+    pr, run = open_pr(repo, {"fab/managed/servers/vpc-3.yaml": vpc("vpc-3", 3, 1003),
+                             "fab/managed/vpcs/both.yaml": multi})
+    assert run["conclusion"] == "failure"
+    assert [a["identifier"] for a in run["actions"]] == ["fix-layout"]
+    before = GH.head(repo, "feature")
+    pulls = [{"number": pr["number"], "head": {"ref": "feature", "sha": before},
+              "base": {"ref": "main", "sha": pr["base"]["sha"]}}]
+    payload = {"action": "requested_action", "repository": {"full_name": repo},
+               "installation": {"id": INSTALLATION},
+               "requested_action": {"identifier": "fix-layout"},
+               "check_run": {"id": run["id"], "name": NAME, "head_sha": before,
+                             "pull_requests": pulls,
+                             "check_suite": {"head_branch": "feature", "head_sha": before}}}
+    status, _ = S.webhook("check_run", payload)
+    assert status == 202
+    settle(repo)
+    after = GH.head(repo, "feature")
+    assert after != before
+    assert GH.git(repo, "rev-parse", after + "^").strip() == before  # one commit
+    files = sorted(GH.git(repo, "ls-tree", "-r", "--name-only", after).split())
+    managed = [f for f in files if f.startswith("fab/managed/") and not f.endswith(".gitkeep")]
+    assert managed == ["fab/managed/vpcs/vpc-1.yaml", "fab/managed/vpcs/vpc-3.yaml",
+                       "fab/managed/vpcs/vpc-4.yaml", "fab/managed/vpcs/vpc-5.yaml"]
+    assert GH.git(repo, "show", after + ":fab/managed/vpcs/vpc-3.yaml") == vpc("vpc-3", 3, 1003)
+    runs = runs_on(repo, after)
+    assert len(runs) == 1 and runs[0]["conclusion"] == "success", runs
+    assert runs[0]["actions"] == []
+    # the same delivery again finds nothing left to fix: no second commit
+    status, _ = S.webhook("check_run", payload)
+    settle(repo)
+    assert GH.head(repo, "feature") == after
