@@ -251,3 +251,33 @@ def test_fix_layout_button_commits_the_moves_to_the_pr_branch_once():
     status, _ = S.webhook("check_run", payload)
     settle(repo)
     assert GH.head(repo, "feature") == after
+
+
+def test_raw_files_get_an_ingestion_preview_and_do_not_fail():
+    repo = fabric_repo(BASE)
+    pr, run = open_pr(repo, {"fab/raw/new.yaml": vpc("vpc-7", 7, 1007)})
+    assert run["conclusion"] == "success", run["output"]
+    summary = run["output"]["summary"]
+    assert "will ingest the 1 file waiting in `raw/`" in summary
+    assert "1 resource created" in summary and "vpc-7" in summary
+    assert [a["title"] for a in run["annotations"]] == ["layout-raw-pending"]
+
+
+def test_pull_request_from_a_fork_gets_no_button_and_says_why():
+    repo = fabric_repo(BASE)
+    pr, _ = open_pr(repo, {"fab/managed/servers/vpc-3.yaml": vpc("vpc-3", 3, 1003)})
+    sha = GH.commit(repo, {"fab/managed/servers/vpc-8.yaml": vpc("vpc-8", 8, 1008)},
+                    branch="feature", notify=False)
+    body = dict(pr)
+    body["head"] = dict(pr["head"], sha=sha, repo=dict(pr["head"]["repo"], id=424242,
+                                                        full_name="someone/fork"))
+    status, _ = S.webhook("pull_request", {"action": "synchronize", "number": pr["number"],
+                                           "pull_request": body,
+                                           "repository": {"full_name": repo},
+                                           "installation": {"id": INSTALLATION}})
+    assert status == 202
+    settle(repo)
+    runs = runs_on(repo, sha)
+    assert len(runs) == 1 and runs[0]["conclusion"] == "failure"
+    assert runs[0]["actions"] == []
+    assert "comes from a fork" in runs[0]["output"]["summary"]
