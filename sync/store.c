@@ -978,19 +978,15 @@ rollback:
 	return rc;
 }
 
-int store_resource_each(struct store *s, const char *fabric, store_resource_fn fn,
-			void *ctx, char *err)
+#define RESOURCE_COLUMNS "kind, name, path, blob_sha, commit_sha, spec, valid, findings," \
+	" origin, seq, deleted"
+
+/* Step st (selecting RESOURCE_COLUMNS) and call fn for each row; finalizes st. */
+static int walk_resources(struct store *s, sqlite3_stmt *st, store_resource_fn fn,
+			  void *ctx, char *err)
 {
-	sqlite3_stmt *st;
 	int rc = HS_OK, step;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT kind, name, path, blob_sha, commit_sha, spec, valid, findings,"
-			       " origin, seq, deleted FROM resources WHERE fabric = ?1 AND deleted = 0"
-			       " ORDER BY kind, name",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, err, "list resources");
-	bind_text(st, 1, fabric);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_resource r = {
 			.kind = (const char *)sqlite3_column_text(st, 0),
@@ -1014,6 +1010,20 @@ int store_resource_each(struct store *s, const char *fabric, store_resource_fn f
 		rc = db_error(s, err, "list resources");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int store_resource_each(struct store *s, const char *fabric, store_resource_fn fn,
+			void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT " RESOURCE_COLUMNS " FROM resources WHERE fabric = ?1"
+			       " AND deleted = 0 ORDER BY kind, name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "list resources");
+	bind_text(st, 1, fabric);
+	return walk_resources(s, st, fn, ctx, err);
 }
 
 int store_redelivery_should_ask(struct store *s, const char *guid, int64_t now_ms,
@@ -1067,11 +1077,9 @@ int store_resource_changes(struct store *s, const char *fabric, const char *kind
 			   void *ctx, char *err)
 {
 	sqlite3_stmt *st;
-	int rc = HS_OK, step;
 
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT kind, name, path, blob_sha, commit_sha, spec, valid, findings,"
-			       " origin, seq, deleted FROM resources WHERE fabric = ?1 AND seq > ?2"
+			       "SELECT " RESOURCE_COLUMNS " FROM resources WHERE fabric = ?1 AND seq > ?2"
 			       " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR name = ?4)"
 			       " ORDER BY seq LIMIT ?5",
 			       -1, &st, NULL) != SQLITE_OK)
@@ -1081,29 +1089,7 @@ int store_resource_changes(struct store *s, const char *fabric, const char *kind
 	bind_text(st, 3, kind);
 	bind_text(st, 4, name);
 	sqlite3_bind_int(st, 5, limit > 0 ? limit : -1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_resource r = {
-			.kind = (const char *)sqlite3_column_text(st, 0),
-			.name = (const char *)sqlite3_column_text(st, 1),
-			.path = (const char *)sqlite3_column_text(st, 2),
-			.blob_sha = (const char *)sqlite3_column_text(st, 3),
-			.commit_sha = (const char *)sqlite3_column_text(st, 4),
-			.spec = (const char *)sqlite3_column_text(st, 5),
-			.valid = sqlite3_column_int(st, 6),
-			.findings = (const char *)sqlite3_column_text(st, 7),
-			.origin = (const char *)sqlite3_column_text(st, 8),
-			.seq = sqlite3_column_int64(st, 9),
-			.deleted = sqlite3_column_int(st, 10),
-		};
-
-		rc = fn(&r, ctx);
-		if (rc)
-			break;
-	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_error(s, err, "list resources");
-	sqlite3_finalize(st);
-	return rc;
+	return walk_resources(s, st, fn, ctx, err);
 }
 
 int store_fabric_jobs(struct store *s, const char *fabric, struct store_fabric_jobs *out)
