@@ -16,6 +16,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -274,3 +275,62 @@ def test_payload(repo="acme/fabric", branch="main", **extra):
          "installation": {"id": 42}}
     p.update(extra)
     return p
+
+
+class GitHubStack:
+    """The GitHub emulator of tests/emulator, and hedgesync behind nginx set up
+    as its App with one installation: what every test that talks to GitHub
+    starts from."""
+
+    AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
+
+    def __init__(self, app_id, installation, account="acme", env=None):
+        self.app_id, self.installation, self.account = app_id, installation, account
+        self.extra_env = env or {}
+        self.tmp = self.gh = self.stack = None
+
+    def start(self):
+        sys.path.insert(0, os.path.join(TOP, "tests", "emulator"))
+        from ghemu import GitHubEmulator, make_app_key
+        self.tmp = tempfile.mkdtemp(prefix="hs-gh-")
+        key, pub = make_app_key(self.tmp)
+        self.gh = GitHubEmulator().start()
+        env = {"GITHUB_API_URL": self.gh.url, "PRIVATE_KEY_PATH": key,
+               "APP_ID": str(self.app_id), "HEDGESYNC_TEST_HANDLERS": "0"}
+        env.update(self.extra_env)
+        self.stack = Stack(env=env).start()
+        self.gh.set_app(self.app_id, pub,
+                        webhook_url=f"http://127.0.0.1:{self.stack.port}/api/github/webhooks",
+                        webhook_secret=self.stack.env["WEBHOOK_SECRET"])
+        self.gh.add_installation(self.installation, self.account)
+        return self
+
+    def stop(self):
+        try:
+            self.stack.stop()
+        finally:
+            self.gh.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def idle(self):
+        return self.stack.query(
+            "SELECT count(*) FROM jobs WHERE state IN ('queued','running')")[0][0] == 0
+
+    def settle(self, repo, timeout=60):
+        """Wait until hedgesync has no queued or running job and the branch is still."""
+        last = None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            wait_for(self.idle, timeout=timeout, what="jobs done")
+            head = self.gh.head(repo)
+            time.sleep(0.6)  # a webhook of hedgesync's own commit may be on its way
+            if self.idle() and self.gh.head(repo) == head and head == last:
+                return head
+            last = head
+        raise AssertionError("repository did not settle")
+
+    def api(self, method, path, body=None):
+        status, data, _ = self.stack.request(
+            method, "/api/v1" + path, json.dumps(body).encode() if body is not None else None,
+            self.AUTH)
+        return status, json.loads(data) if data else None

@@ -7,35 +7,27 @@ import sys
 import tempfile
 import time
 
-from harness import TOP, Stack, wait_for
+from harness import TOP, GitHubStack, wait_for
 
-sys.path.insert(0, os.path.join(TOP, "tests", "emulator"))
-from ghemu import GitHubEmulator, make_app_key  # noqa: E402
 
 AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
 INSTALLATION = 78
 NAME = "Hedgehog fabric"
-GH = S = TMP = None
+GH = S = None
 _n = [0]
 
 
+G = None
+
+
 def setup_module():
-    global GH, S, TMP
-    TMP = tempfile.mkdtemp(prefix="hs-checks-")
-    key, pub = make_app_key(TMP)
-    GH = GitHubEmulator().start()
-    S = Stack(env={"GITHUB_API_URL": GH.url, "PRIVATE_KEY_PATH": key, "APP_ID": "4243",
-                   "HEDGESYNC_TEST_HANDLERS": "0"})
-    S.start()
-    GH.set_app(4243, pub, webhook_url=f"http://127.0.0.1:{S.port}/api/github/webhooks",
-               webhook_secret=S.env["WEBHOOK_SECRET"])
-    GH.add_installation(INSTALLATION, "acme")
+    global G, GH, S
+    G = GitHubStack(4243, INSTALLATION).start()
+    GH, S = G.gh, G.stack
 
 
 def teardown_module():
-    S.stop()
-    GH.stop()
-    subprocess.run(["rm", "-rf", TMP])
+    G.stop()
 
 
 def vpc(name, octet, vlan):
@@ -51,20 +43,7 @@ def attachment(name, connection, subnet="vpc-1/default"):
 
 
 def settle(repo, timeout=60):
-    """Wait until hedgesync has no queued or running job and the branch is still."""
-    def idle():
-        n = S.query("SELECT count(*) FROM jobs WHERE state IN ('queued','running')")[0][0]
-        return n == 0
-    last = None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        wait_for(idle, timeout=timeout, what="jobs done")
-        head = GH.head(repo)
-        time.sleep(0.6)  # a webhook of our own may still be on its way
-        if idle() and GH.head(repo) == head and head == last:
-            return head
-        last = head
-    raise AssertionError("repository did not settle")
+    return G.settle(repo, timeout)
 
 
 def fabric_repo(managed, readme="fabric repo\n"):

@@ -7,35 +7,26 @@ import sys
 import tempfile
 import time
 
-from harness import TOP, Stack, wait_for
+from harness import TOP, GitHubStack, wait_for
 
-sys.path.insert(0, os.path.join(TOP, "tests", "emulator"))
-from ghemu import GitHubEmulator, make_app_key  # noqa: E402
 
 CORPUS = os.path.join(TOP, "tests", "data", "corpus")
-AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
 INSTALLATION = 77
-GH = S = TMP = None
+GH = S = None
 _n = [0]
 
 
+G = None
+
+
 def setup_module():
-    global GH, S, TMP
-    TMP = tempfile.mkdtemp(prefix="hs-ingest-")
-    key, pub = make_app_key(TMP)
-    GH = GitHubEmulator().start()
-    S = Stack(env={"GITHUB_API_URL": GH.url, "PRIVATE_KEY_PATH": key, "APP_ID": "4242",
-                   "HEDGESYNC_TEST_HANDLERS": "0"})
-    S.start()
-    GH.set_app(4242, pub, webhook_url=f"http://127.0.0.1:{S.port}/api/github/webhooks",
-               webhook_secret=S.env["WEBHOOK_SECRET"])
-    GH.add_installation(INSTALLATION, "acme")
+    global G, GH, S
+    G = GitHubStack(4242, INSTALLATION).start()
+    GH, S = G.gh, G.stack
 
 
 def teardown_module():
-    S.stop()
-    GH.stop()
-    subprocess.run(["rm", "-rf", TMP])
+    G.stop()
 
 
 def new_repo(files=None):
@@ -47,9 +38,7 @@ def new_repo(files=None):
 
 
 def api(method, path, body=None):
-    status, data, _ = S.request(method, "/api/v1" + path,
-                                json.dumps(body).encode() if body is not None else None, AUTH)
-    return status, json.loads(data) if data else None
+    return G.api(method, path, body)
 
 
 def git(repo, *args):
@@ -69,26 +58,13 @@ def show(repo, path, ref="main"):
     return git(repo, "show", f"{ref}:{path}")
 
 
-def settle(repo, timeout=30):
-    """Wait until hedgesync has no queued or running job and the branch is still."""
-    def idle():
-        n = S.query("SELECT count(*) FROM jobs WHERE state IN ('queued','running')")[0][0]
-        return n == 0
-    last = None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        wait_for(idle, timeout=timeout, what="jobs done")
-        head = GH.head(repo)
-        time.sleep(0.6)  # a webhook of our own commit may still be on its way
-        if idle() and GH.head(repo) == head and head == last:
-            return head
-        last = head
-    raise AssertionError("repository did not settle")
+def settle(repo, timeout=60):
+    return G.settle(repo, timeout)
 
 
 def push_files(repo, files, message="Add wiring", remove=()):
     """A person's git push: clone, change, commit, push."""
-    work = tempfile.mkdtemp(dir=TMP)
+    work = tempfile.mkdtemp(dir=G.tmp)
     env = dict(os.environ, GIT_AUTHOR_NAME="Dana", GIT_AUTHOR_EMAIL="dana@example.com",
                GIT_COMMITTER_NAME="Dana", GIT_COMMITTER_EMAIL="dana@example.com",
                GHEMU_PUSHER="dana")
