@@ -14,6 +14,7 @@
 #include "github/json.h"
 #include "github/repos.h"
 #include "sync/checkrun.h"
+#include "sync/fabric.h"
 #include "sync/finding.h"
 #include "sync/ingest_plan.h"
 #include "sync/kinds.h"
@@ -39,36 +40,6 @@ struct cr_target {
 	int fresh;              /* a re-request: always a new run */
 	json_t *push;           /* push payload for its file lists, or NULL */
 };
-
-struct cr_fabric {
-	char *name, *dir;
-};
-
-struct cr_fabrics {
-	struct cr_fabric *v;
-	size_t n;
-};
-
-static int collect_fabric(const struct store_fabric *f, void *arg)
-{
-	struct cr_fabrics *l = arg;
-
-	l->v = hs_realloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->v[l->n].name = hs_strdup(f->name);
-	l->v[l->n].dir = hs_strdup(f->directory);
-	l->n++;
-	return 0;
-}
-
-static void fabrics_release(struct cr_fabrics *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].dir);
-	}
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
 
 /* path relative to the fabric directory, or NULL when outside it */
 static const char *rel_of(const char *dir, const char *path)
@@ -423,7 +394,7 @@ static int keys_take(struct cr_keys *k, const struct finding *f)
 /* ---- the report --------------------------------------------------------- */
 
 struct cr_fabric_run {
-	const struct cr_fabric *fab;
+	const struct store_fabric *fab;
 	struct cr_result head;
 	unsigned char *old;  /* per head finding: 1 when the base had it */
 	size_t errors, warnings, notices, new_errors, old_errors;
@@ -467,7 +438,7 @@ static void report_fabric(struct hs_buf *b, const struct cr_fabric_run *fr, int 
 	size_t listed = 0;
 
 	hs_buf_addf(b, "\n### Fabric `%s` in `%s`\n\n", fr->fab->name,
-		    *fr->fab->dir ? fr->fab->dir : "/");
+		    *fr->fab->directory ? fr->fab->directory : "/");
 	if (!fr->errors)
 		hs_buf_addf(b, "No error");
 	else if (fr->new_errors)
@@ -609,7 +580,7 @@ static enum gh_annotation_level level_of(enum fnd_sev s)
 /* The whole check of one target. */
 static int check(struct ev_ctx *ctx, const struct cr_target *t)
 {
-	struct cr_fabrics fabs = { 0 };
+	struct fabric_list fabs = { 0 };
 	struct cr_changes ch = { 0 };
 	struct cr_fabric_run *runs = NULL;
 	struct gh_tree head_tree, base_tree;
@@ -626,8 +597,8 @@ static int check(struct ev_ctx *ctx, const struct cr_target *t)
 
 	gh_tree_init(&head_tree);
 	gh_tree_init(&base_tree);
-	rc = store_fabric_each(ctx->store, NULL, t->repo.owner, t->repo.name, t->branch,
-			       collect_fabric, &fabs, ctx->err);
+	rc = fabric_list_load(ctx->store, t->repo.owner, t->repo.name, t->branch, &fabs,
+			      ctx->err);
 	if (rc)
 		goto out;
 	if (!fabs.n)
@@ -663,7 +634,7 @@ static int check(struct ev_ctx *ctx, const struct cr_target *t)
 		struct cr_result base;
 		struct cr_keys keys = { 0 };
 
-		if (!touches(&ch, fabs.v[i].dir))
+		if (!touches(&ch, fabs.v[i].f.directory))
 			continue;
 		if (!have_head) {
 			rc = gh_git_get_tree(ctx->gh, &t->repo, t->head, 1, &head_tree, ctx->err);
@@ -674,8 +645,8 @@ static int check(struct ev_ctx *ctx, const struct cr_target *t)
 			have_head = 1;
 		}
 		fr = &runs[nruns++];
-		fr->fab = &fabs.v[i];
-		rc = validate_at(ctx, &t->repo, &head_tree, fr->fab->dir, 1, &fr->head);
+		fr->fab = &fabs.v[i].f;
+		rc = validate_at(ctx, &t->repo, &head_tree, fr->fab->directory, 1, &fr->head);
 		if (rc)
 			goto out;
 		fl = val_set_findings(fr->head.set);
@@ -707,7 +678,7 @@ static int check(struct ev_ctx *ctx, const struct cr_target *t)
 				have_base = 1;
 			}
 			memset(&base, 0, sizeof(base));
-			rc = validate_at(ctx, &t->repo, &base_tree, fr->fab->dir, 0, &base);
+			rc = validate_at(ctx, &t->repo, &base_tree, fr->fab->directory, 0, &base);
 			if (rc == HS_OK)
 				keys_from(&keys, val_set_findings(base.set));
 			result_release(&base);
@@ -843,7 +814,7 @@ out:
 	gh_tree_release(&head_tree);
 	gh_tree_release(&base_tree);
 	changes_release(&ch);
-	fabrics_release(&fabs);
+	fabric_list_release(&fabs);
 	return rc;
 }
 
@@ -852,7 +823,7 @@ out:
 struct fix_run {
 	struct ev_ctx *ctx;
 	const struct cr_target *t;
-	const struct cr_fabrics *fabs;
+	const struct fabric_list *fabs;
 	size_t files; /* managed files fixed in the last plan */
 };
 
@@ -958,7 +929,7 @@ static int fix_build(void *arg, const char *head, struct gh_changeset *cs, char 
 		goto out;
 	}
 	for (size_t i = 0; i < fx->fabs->n && rc == HS_OK; i++)
-		rc = fix_fabric(fx, &tree, fx->fabs->v[i].dir, cs);
+		rc = fix_fabric(fx, &tree, fx->fabs->v[i].f.directory, cs);
 out:
 	gh_tree_release(&tree);
 	return rc;
@@ -971,7 +942,7 @@ out:
  */
 static int fix_layout(struct ev_ctx *ctx, struct cr_target *t, const char *head_branch)
 {
-	struct cr_fabrics fabs = { 0 };
+	struct fabric_list fabs = { 0 };
 	struct fix_run fx = { ctx, t, &fabs, 0 };
 	struct gh_changeset cs;
 	struct gh_commit_result res;
@@ -986,8 +957,8 @@ static int fix_layout(struct ev_ctx *ctx, struct cr_target *t, const char *head_
 		rc = HS_OK; /* hedgesync cannot push to a fork */
 		goto out;
 	}
-	rc = store_fabric_each(ctx->store, NULL, t->repo.owner, t->repo.name, t->branch,
-			       collect_fabric, &fabs, ctx->err);
+	rc = fabric_list_load(ctx->store, t->repo.owner, t->repo.name, t->branch, &fabs,
+			      ctx->err);
 	if (rc || !fabs.n)
 		goto out;
 	rc = gh_git_get_ref(ctx->gh, &t->repo, head_branch, head, ctx->err);
@@ -1021,7 +992,7 @@ static int fix_layout(struct ev_ctx *ctx, struct cr_target *t, const char *head_
 	rc = check(ctx, t);
 out:
 	gh_changeset_release(&cs);
-	fabrics_release(&fabs);
+	fabric_list_release(&fabs);
 	return rc;
 }
 

@@ -236,14 +236,9 @@ out:
 	return rc;
 }
 
-struct copy_ctx {
-	struct store_fabric f;
-	char *strs[7];
-};
-
 static int copy_fabric(const struct store_fabric *f, void *arg)
 {
-	struct copy_ctx *c = arg;
+	struct fabric_copy *c = arg;
 
 	c->f = *f;
 	c->f.name = c->strs[0] = hs_strdup(f->name);
@@ -255,7 +250,7 @@ static int copy_fabric(const struct store_fabric *f, void *arg)
 	return 0;
 }
 
-static void copy_release(struct copy_ctx *c)
+static void copy_release(struct fabric_copy *c)
 {
 	for (size_t i = 0; i < sizeof(c->strs) / sizeof(*c->strs); i++)
 		free(c->strs[i]);
@@ -264,7 +259,7 @@ static void copy_release(struct copy_ctx *c)
 
 int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *err)
 {
-	struct copy_ctx c;
+	struct fabric_copy c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -845,7 +840,7 @@ out:
 
 /* ---- handlers --------------------------------------------------------- */
 
-static int with_fabric(struct ev_ctx *ctx, struct copy_ctx *c)
+static int with_fabric(struct ev_ctx *ctx, struct fabric_copy *c)
 {
 	const char *name = json_string_value(json_object_get(ctx->payload, "fabric"));
 	int rc;
@@ -880,7 +875,7 @@ static int need_github(struct ev_ctx *ctx)
 /* Run a fabric job: onboarding (then ingestion) or ingestion alone. */
 static int fabric_job(struct ev_ctx *ctx, int onboard)
 {
-	struct copy_ctx c;
+	struct fabric_copy c;
 	char id[64];
 	int rc = need_github(ctx);
 
@@ -911,11 +906,6 @@ int fabric_handle_ingest(struct ev_ctx *ctx)
 	return fabric_job(ctx, 0);
 }
 
-struct fabric_list {
-	struct copy_ctx *v;
-	size_t n;
-};
-
 static int collect(const struct store_fabric *f, void *arg)
 {
 	struct fabric_list *l = arg;
@@ -927,11 +917,21 @@ static int collect(const struct store_fabric *f, void *arg)
 	return 0;
 }
 
-static void list_release(struct fabric_list *l)
+int fabric_list_load(struct store *st, const char *owner, const char *repo,
+		     const char *branch, struct fabric_list *out, char *err)
 {
+	memset(out, 0, sizeof(*out));
+	return store_fabric_each(st, NULL, owner, repo, branch, collect, out, err);
+}
+
+void fabric_list_release(struct fabric_list *l)
+{
+	if (!l)
+		return;
 	for (size_t i = 0; i < l->n; i++)
 		copy_release(&l->v[i]);
 	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /*
@@ -954,7 +954,7 @@ static int discover(struct ev_ctx *ctx, const struct gh_repo *r, const char *bra
 		rc = gh_err_to_hs(rc);
 		goto out;
 	}
-	store_fabric_each(ctx->store, NULL, r->owner, r->name, branch, collect, &known, NULL);
+	fabric_list_load(ctx->store, r->owner, r->name, branch, &known, NULL);
 	for (size_t i = 0; i < tree.n; i++) {
 		const struct gh_tree_entry *e = &tree.v[i];
 		const char *suffix = ".hnp/manifest.yaml";
@@ -1006,7 +1006,7 @@ static int discover(struct ev_ctx *ctx, const struct gh_repo *r, const char *bra
 		}
 	}
 out:
-	list_release(&known);
+	fabric_list_release(&known);
 	gh_tree_release(&tree);
 	return rc;
 }
@@ -1076,7 +1076,7 @@ int fabric_handle_push(struct ev_ctx *ctx)
 		if (rc)
 			return rc;
 	}
-	store_fabric_each(ctx->store, NULL, owner, name, branch, collect, &l, NULL);
+	fabric_list_load(ctx->store, owner, name, branch, &l, NULL);
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		op_id(ctx, "ingest", id, sizeof(id));
 		if (!l.v[i].f.head) {
@@ -1085,7 +1085,7 @@ int fabric_handle_push(struct ev_ctx *ctx)
 		}
 		rc = ingest_fabric(ctx, &l.v[i].f, id);
 	}
-	list_release(&l);
+	fabric_list_release(&l);
 	if (rc == HS_OK)
 		rc = checkrun_on_push(ctx, &r, branch,
 				      json_string_value(json_object_get(ctx->payload, "after")));

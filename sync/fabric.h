@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "sync/events.h"
+#include "sync/store.h"
 
 struct gh_client;
 struct store;
@@ -49,6 +50,22 @@ int fabric_register(struct store *st, struct gh_client *gh, const struct fabric_
 
 /* A stored fabric as the REST API shows it (new reference). */
 json_t *fabric_to_json(const struct store_fabric *f);
+
+/* A fabric with its own copies of the stored strings. */
+struct fabric_copy {
+	struct store_fabric f; /* strings point into strs */
+	char *strs[6];
+};
+
+/* The fabrics registered on a repository branch (NULL filters: any). */
+struct fabric_list {
+	struct fabric_copy *v;
+	size_t n;
+};
+
+int fabric_list_load(struct store *st, const char *owner, const char *repo,
+		     const char *branch, struct fabric_list *out, char *err);
+void fabric_list_release(struct fabric_list *l); /* accepts NULL */
 
 /* Queue ingestion of a fabric's raw/ (REST and CLI "ingest"). */
 int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *err);
