@@ -25,7 +25,8 @@ static const char *const known_keys[] = {
 	"HEDGESYNC_THREADS", "HEDGESYNC_API_TOKENS", "NETBOX_URL", "NETBOX_TOKEN",
 	"NETBOX_WEBHOOK_SECRET", "NETBOX_NOTIFY_PATH", "LOG_LEVEL", "LOG_FORMAT",
 	"HEDGESYNC_LEASE_SECONDS", "HEDGESYNC_JOB_ATTEMPTS",
-	"HEDGESYNC_TEST_HANDLERS", "HEDGESYNC_REDELIVER_SECONDS", NULL,
+	"HEDGESYNC_TEST_HANDLERS", "HEDGESYNC_REDELIVER_SECONDS", "HEDGESYNC_WRITES_PER_MINUTE",
+	NULL,
 };
 
 struct kv {
@@ -260,6 +261,9 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_LEASE_SECONDS", kv_get(&set, "HEDGESYNC_LEASE_SECONDS"),
 		      60, 1, 3600, &cfg->lease_seconds, msg))
+		rc = HS_EINVAL;
+	if (parse_int("HEDGESYNC_WRITES_PER_MINUTE", kv_get(&set, "HEDGESYNC_WRITES_PER_MINUTE"),
+		      80, 0, 1000, &cfg->writes_per_minute, msg))
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_JOB_ATTEMPTS", kv_get(&set, "HEDGESYNC_JOB_ATTEMPTS"),
 		      8, 1, 100, &cfg->job_attempts, msg))

@@ -234,6 +234,7 @@ int server_run(const struct hs_config *cfg)
 
 	{
 		struct gh_auth_opts ao = { 0 };
+		char *ring;
 
 		ao.iss = cfg->app_id;
 		ao.key_pem = cfg->private_key;
@@ -242,7 +243,11 @@ int server_run(const struct hs_config *cfg)
 			hs_error("GitHub App key: %s", err);
 			goto out;
 		}
+		ring = hs_asprintf("%s.writes", cfg->db_path);
 		app.env.gh_locks = gh_repolock_new(0);
+		/* beside the database: a restart must not forget the last minute */
+		gh_repolock_set_budget(app.env.gh_locks, cfg->writes_per_minute, 60000, ring);
+		free(ring);
 		app.env.github_api_url = cfg->github_api_url;
 	}
 	if (intake_start(cfg->db_path, &app.intake, err)) {

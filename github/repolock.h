@@ -24,6 +24,19 @@ void gh_repolock_acquire(struct gh_repolock *l, const char *owner, const char *n
 /* Release what gh_repolock_acquire took. */
 void gh_repolock_release(struct gh_repolock *l, const char *owner, const char *name);
 
+/*
+ * Keep every content-creating call within GitHub's secondary limit: at most
+ * `calls` of them (all repositories together) start in any window_ms (plus
+ * half a second for the clocks); a call over the budget waits.  GitHub
+ * documents 80 a minute.  calls 0 turns the budget off.  The starts are
+ * kept in ring_path (borrowed; NULL keeps them in memory only) so that a
+ * process restarted after a crash still knows the window before it.  Set it
+ * before the lock is shared.
+ */
+void gh_repolock_set_budget(struct gh_repolock *l, int calls, int window_ms,
+			    const char *ring_path);
+/* How many calls waited for the budget. */
+uint64_t gh_repolock_paced(struct gh_repolock *l);
 /* How many acquisitions had to wait for another thread (for metrics). */
 uint64_t gh_repolock_contended(struct gh_repolock *l);
 

@@ -509,6 +509,57 @@ static void *lock_loop(void *arg)
 	return NULL;
 }
 
+/* n acquire/release pairs on two repositories; the milliseconds they took */
+static int64_t budget_calls(struct gh_repolock *l, int n)
+{
+	int64_t t0 = hs_monotonic_ms();
+
+	for (int i = 0; i < n; i++) {
+		gh_repolock_acquire(l, "acme", i % 2 ? "a" : "b");
+		gh_repolock_release(l, "acme", i % 2 ? "a" : "b");
+	}
+	return hs_monotonic_ms() - t0;
+}
+
+/* The write budget: 3 calls in any 400 ms window (+500 ms margin), across
+ * repositories, and across a restart through the ring file. */
+static void test_budget(void)
+{
+	char ring[] = "/tmp/hs-budget-XXXXXX";
+	int fd = mkstemp(ring);
+	struct gh_repolock *l = gh_repolock_new(0);
+	int64_t ms;
+
+	T_ASSERT(fd >= 0);
+	close(fd);
+	gh_repolock_set_budget(l, 3, 400, ring);
+	ms = budget_calls(l, 3);
+	T_ASSERT(ms < 300);                    /* within the budget: no wait */
+	T_EQ_INT((int)gh_repolock_paced(l), 0);
+	ms = budget_calls(l, 1);               /* the 4th waits for the 1st's window */
+	T_ASSERT(ms >= 800);
+	T_EQ_INT((int)gh_repolock_paced(l), 1);
+	gh_repolock_free(l);
+	/* three calls, then a new process (a restart): the ring file tells it */
+	unlink(ring);
+	l = gh_repolock_new(0);
+	gh_repolock_set_budget(l, 3, 400, ring);
+	T_ASSERT(budget_calls(l, 3) < 300);
+	gh_repolock_free(l);
+	l = gh_repolock_new(0);
+	gh_repolock_set_budget(l, 3, 400, ring);
+	ms = budget_calls(l, 1);
+	T_ASSERT(ms >= 700);
+	T_EQ_INT((int)gh_repolock_paced(l), 1);
+	gh_repolock_free(l);
+	/* off */
+	l = gh_repolock_new(0);
+	gh_repolock_set_budget(l, 0, 400, NULL);
+	T_ASSERT(budget_calls(l, 20) < 300);
+	gh_repolock_free(l);
+	unlink(ring);
+}
+
 static void test_repolock(void)
 {
 	struct gh_repolock *l = gh_repolock_new(0);
@@ -542,6 +593,7 @@ static void test_repolock(void)
 	gh_repolock_release(l, "acme", "x");
 	T_ASSERT(hs_monotonic_ms() - t0 >= 140);
 	gh_repolock_free(l);
+	test_budget();
 	gh_repolock_free(NULL);
 }
 
