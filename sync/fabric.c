@@ -250,7 +250,7 @@ static int copy_fabric(const struct store_fabric *f, void *arg)
 	return 0;
 }
 
-static void copy_release(struct fabric_copy *c)
+void fabric_copy_release(struct fabric_copy *c)
 {
 	for (size_t i = 0; i < sizeof(c->strs) / sizeof(*c->strs); i++)
 		free(c->strs[i]);
@@ -266,7 +266,7 @@ int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *
 	rc = store_fabric_each(st, name, NULL, NULL, NULL, copy_fabric, &c, err);
 	if (rc == HS_OK)
 		rc = queue_job(st, "fabric.ingest", &c.f, job, err);
-	copy_release(&c);
+	fabric_copy_release(&c);
 	return rc;
 }
 
@@ -375,7 +375,7 @@ static int cs_delete(struct ev_ctx *ctx, struct gh_changeset *cs, const char *di
 /* ---- the resource state ----------------------------------------------- */
 
 struct prev {
-	char **path, **blob, **origin;
+	char **path, **blob, **origin, **op;
 	size_t n;
 };
 
@@ -386,6 +386,8 @@ static int remember(const struct store_resource *r, void *arg)
 	p->path = hs_realloc(p->path, (p->n + 1) * sizeof(char *));
 	p->blob = hs_realloc(p->blob, (p->n + 1) * sizeof(char *));
 	p->origin = hs_realloc(p->origin, (p->n + 1) * sizeof(char *));
+	p->op = hs_realloc(p->op, (p->n + 1) * sizeof(char *));
+	p->op[p->n] = r->operation ? hs_strdup(r->operation) : NULL;
 	p->path[p->n] = hs_strdup(r->path);
 	p->blob[p->n] = hs_strdup(r->blob_sha);
 	p->origin[p->n] = hs_strdup(r->origin);
@@ -399,7 +401,9 @@ static void prev_release(struct prev *p)
 		free(p->path[i]);
 		free(p->blob[i]);
 		free(p->origin[i]);
+		free(p->op[i]);
 	}
+	free(p->op);
 	free(p->path);
 	free(p->blob);
 	free(p->origin);
@@ -443,8 +447,8 @@ static int rebuild_state(struct ev_ctx *ctx, const struct store_fabric *f,
 			for (uint32_t d = 0; d < ys->ndocs; d++) {
 				struct val_res *v = val_doc(a, &ys->docs[d], rel, &fl);
 				json_t *spec;
-				const char *origin = "git";
-				char *s_spec, *s_find;
+				const char *origin = "git", *operation;
+				char *s_spec, *s_find, opbuf[64];
 
 				if (!v || !v->kind || !v->kind->managed || !v->name)
 					continue;
@@ -460,6 +464,16 @@ static int rebuild_state(struct ev_ctx *ctx, const struct store_fabric *f,
 					if (wrel && !strcmp(wrel, rel) && !written->v[w].delete)
 						origin = written_origin;
 				}
+				operation = NULL;
+				if (!strcmp(origin, "git") &&
+				    store_op_writer(ctx->store, f->name, e->path, e->sha, opbuf) == HS_OK) {
+					origin = "netbox";
+					operation = opbuf;
+				} else if (!strcmp(origin, "netbox")) {
+					for (size_t p = 0; p < prev.n; p++)
+						if (!strcmp(prev.path[p], rel) && !strcmp(prev.blob[p], e->sha))
+							operation = prev.op[p];
+				}
 				fnd_resolve_paths(&fl);
 				s_spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
 				{
@@ -471,7 +485,7 @@ static int rebuild_state(struct ev_ctx *ctx, const struct store_fabric *f,
 				json_decref(spec);
 				res = hs_realloc(res, (n + 1) * sizeof(*res));
 				memset(&res[n], 0, sizeof(*res));
-				owned = hs_realloc(owned, (nowned + 6) * sizeof(char *));
+				owned = hs_realloc(owned, (nowned + 7) * sizeof(char *));
 				res[n].kind = owned[nowned++] = hs_strdup(v->kind->name);
 				res[n].name = owned[nowned++] = hs_strdup(v->name);
 				res[n].path = owned[nowned++] = hs_strdup(rel);
@@ -480,6 +494,7 @@ static int rebuild_state(struct ev_ctx *ctx, const struct store_fabric *f,
 				res[n].findings = owned[nowned++] = s_find;
 				res[n].valid = v->errors == 0;
 				res[n].origin = origin;
+				res[n].operation = operation ? owned[nowned++] = hs_strdup(operation) : NULL;
 				n++;
 			}
 		}
@@ -840,7 +855,7 @@ out:
 
 /* ---- handlers --------------------------------------------------------- */
 
-static int with_fabric(struct ev_ctx *ctx, struct fabric_copy *c)
+int fabric_from_job(struct ev_ctx *ctx, struct fabric_copy *c)
 {
 	const char *name = json_string_value(json_object_get(ctx->payload, "fabric"));
 	int rc;
@@ -881,7 +896,7 @@ static int fabric_job(struct ev_ctx *ctx, int onboard)
 
 	if (rc)
 		return rc;
-	rc = with_fabric(ctx, &c);
+	rc = fabric_from_job(ctx, &c);
 	if (rc == 1)
 		return HS_OK;
 	if (rc == HS_OK && onboard) {
@@ -892,7 +907,7 @@ static int fabric_job(struct ev_ctx *ctx, int onboard)
 		op_id(ctx, "ingest", id, sizeof(id));
 		rc = ingest_fabric(ctx, &c.f, id);
 	}
-	copy_release(&c);
+	fabric_copy_release(&c);
 	return rc;
 }
 
@@ -929,7 +944,7 @@ void fabric_list_release(struct fabric_list *l)
 	if (!l)
 		return;
 	for (size_t i = 0; i < l->n; i++)
-		copy_release(&l->v[i]);
+		fabric_copy_release(&l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }

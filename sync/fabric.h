@@ -57,6 +57,12 @@ struct fabric_copy {
 	char *strs[6];
 };
 
+void fabric_copy_release(struct fabric_copy *c); /* accepts a zeroed copy */
+
+/* The fabric a job's payload names ("fabric"): HS_OK with *c filled (release
+ * it), 1 when that fabric was removed meanwhile (nothing to do), or an error. */
+int fabric_from_job(struct ev_ctx *ctx, struct fabric_copy *c);
+
 /* The fabrics registered on a repository branch (NULL filters: any). */
 struct fabric_list {
 	struct fabric_copy *v;

@@ -158,6 +158,32 @@ static const char *const migrations[] = {
 	"ALTER TABLE resources ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE resources ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX resources_seq ON resources(fabric, seq);",
+	/* 6: change requests from NetBox and the API, and what they wrote */
+	"CREATE TABLE operations ("
+	"  id TEXT PRIMARY KEY,"
+	"  fabric TEXT NOT NULL REFERENCES fabrics(name) ON DELETE CASCADE,"
+	"  source TEXT NOT NULL,"          /* api or netbox */
+	"  dedup TEXT UNIQUE,"             /* digest of a NetBox body, NULL for the API */
+	"  author_name TEXT NOT NULL,"
+	"  author_email TEXT NOT NULL,"
+	"  message TEXT,"
+	"  changes TEXT NOT NULL,"         /* JSON array */
+	"  state TEXT NOT NULL CHECK (state IN ('queued','committed','noop','conflict','failed')),"
+	"  result TEXT,"                   /* JSON: conflicts, error */
+	"  commit_sha TEXT,"
+	"  attempt_ms INTEGER,"            /* a write was tried: look for it before another */
+	"  created_ms INTEGER NOT NULL,"
+	"  finished_ms INTEGER"
+	");"
+	"CREATE INDEX operations_open ON operations(fabric, created_ms) WHERE state = 'queued';"
+	"CREATE TABLE op_writes ("
+	"  fabric TEXT NOT NULL REFERENCES fabrics(name) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  blob_sha TEXT NOT NULL,"
+	"  op_id TEXT NOT NULL,"
+	"  PRIMARY KEY (fabric, path, blob_sha)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE resources ADD COLUMN operation TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
@@ -905,14 +931,16 @@ int store_resources_replace(struct store *s, const char *fabric, const char *hea
 		goto rollback;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO resources(fabric, kind, name, path, blob_sha, commit_sha,"
-			       " spec, valid, findings, origin, seq, deleted, listed)"
+			       " spec, valid, findings, origin, seq, deleted, listed, operation)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			       "  (SELECT coalesce(max(seq), 0) + 1 FROM resources), 0, 1)"
+			       "  (SELECT coalesce(max(seq), 0) + 1 FROM resources), 0, 1, ?11)"
 			       " ON CONFLICT(fabric, kind, name) DO UPDATE SET"
 			       "  seq = CASE WHEN deleted = 0 AND path = excluded.path"
 			       "   AND blob_sha = excluded.blob_sha THEN seq ELSE excluded.seq END,"
 			       "  origin = CASE WHEN deleted = 0 AND blob_sha = excluded.blob_sha"
 			       "   THEN origin ELSE excluded.origin END,"
+			       "  operation = CASE WHEN deleted = 0 AND blob_sha = excluded.blob_sha"
+			       "   THEN operation ELSE excluded.operation END,"
 			       "  path = excluded.path, blob_sha = excluded.blob_sha,"
 			       "  commit_sha = excluded.commit_sha, spec = excluded.spec,"
 			       "  valid = excluded.valid, findings = excluded.findings,"
@@ -934,6 +962,7 @@ int store_resources_replace(struct store *s, const char *fabric, const char *hea
 		sqlite3_bind_int(st, 8, r[i].valid);
 		bind_text(st, 9, r[i].findings);
 		bind_text(st, 10, r[i].origin);
+		bind_text(st, 11, r[i].operation);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = db_error(s, err, "store resource");
 			goto rollback;
@@ -979,7 +1008,7 @@ rollback:
 }
 
 #define RESOURCE_COLUMNS "kind, name, path, blob_sha, commit_sha, spec, valid, findings," \
-	" origin, seq, deleted"
+	" origin, seq, deleted, operation"
 
 /* Step st (selecting RESOURCE_COLUMNS) and call fn for each row; finalizes st. */
 static int walk_resources(struct store *s, sqlite3_stmt *st, store_resource_fn fn,
@@ -1000,6 +1029,7 @@ static int walk_resources(struct store *s, sqlite3_stmt *st, store_resource_fn f
 			.origin = (const char *)sqlite3_column_text(st, 8),
 			.seq = sqlite3_column_int64(st, 9),
 			.deleted = sqlite3_column_int(st, 10),
+			.operation = (const char *)sqlite3_column_text(st, 11),
 		};
 
 		rc = fn(&r, ctx);
@@ -1109,6 +1139,292 @@ int store_fabric_jobs(struct store *s, const char *fabric, struct store_fabric_j
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		out->pending = sqlite3_column_int64(st, 0);
 		out->dead = sqlite3_column_int64(st, 1);
+		rc = HS_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static const char *const op_state_names[] = {
+	[STORE_OP_QUEUED] = "queued",
+	[STORE_OP_COMMITTED] = "committed",
+	[STORE_OP_NOOP] = "noop",
+	[STORE_OP_CONFLICT] = "conflict",
+	[STORE_OP_FAILED] = "failed",
+};
+
+const char *store_op_state_name(enum store_op_state st)
+{
+	return (unsigned)st < sizeof(op_state_names) / sizeof(*op_state_names) ?
+		op_state_names[st] : "unknown";
+}
+
+static enum store_op_state op_state_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(op_state_names) / sizeof(*op_state_names); i++)
+		if (s && !strcmp(s, op_state_names[i]))
+			return (enum store_op_state)i;
+	return STORE_OP_FAILED;
+}
+
+int store_op_add(struct store *s, const struct store_op *op, const char *job_kind,
+		 const char *job_key, const char *job_payload, char *existing,
+		 int64_t *job, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = hs_now_ms();
+	int rc;
+
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return db_error(s, err, "begin");
+	if (op->dedup) {
+		if (sqlite3_prepare_v2(s->db, "SELECT id FROM operations WHERE dedup = ?1", -1, &st,
+				       NULL) != SQLITE_OK) {
+			rc = db_error(s, err, "find operation");
+			st = NULL;
+			goto rollback;
+		}
+		bind_text(st, 1, op->dedup);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			if (existing)
+				snprintf(existing, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+			hs_seterr(err, "this change was received before");
+			rc = HS_ECONFLICT;
+			goto rollback;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO operations(id, fabric, source, dedup, author_name,"
+			       " author_email, message, changes, state, created_ms)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_error(s, err, "store operation");
+		st = NULL;
+		goto rollback;
+	}
+	bind_text(st, 1, op->id);
+	bind_text(st, 2, op->fabric);
+	bind_text(st, 3, op->source);
+	bind_text(st, 4, op->dedup);
+	bind_text(st, 5, op->author_name);
+	bind_text(st, 6, op->author_email);
+	bind_text(st, 7, op->message);
+	bind_text(st, 8, op->changes);
+	sqlite3_bind_int64(st, 9, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_error(s, err, "store operation");
+		goto rollback;
+	}
+	sqlite3_finalize(st);
+	st = stmt(s, ST_JOB_INSERT, err);
+	if (!st) {
+		rc = HS_EDB;
+		goto rollback;
+	}
+	sqlite3_bind_null(st, 1);
+	bind_text(st, 2, job_kind);
+	bind_text(st, 3, job_key);
+	sqlite3_bind_blob(st, 4, job_payload, (int)strlen(job_payload), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_error(s, err, "store job");
+		sqlite3_reset(st);
+		st = NULL;
+		goto rollback;
+	}
+	sqlite3_reset(st);
+	st = NULL;
+	if (job)
+		*job = sqlite3_last_insert_rowid(s->db);
+	return exec(s, "COMMIT", err);
+rollback:
+	sqlite3_finalize(st);
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+#define OP_COLUMNS "id, fabric, source, dedup, author_name, author_email, message, changes," \
+	" state, result, commit_sha, coalesce(attempt_ms, 0), created_ms, coalesce(finished_ms, 0)"
+
+static int walk_ops(struct store *s, sqlite3_stmt *st, store_op_fn fn, void *ctx,
+		    int *found, char *err)
+{
+	int rc = HS_OK, step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_op op = {
+			.id = (const char *)sqlite3_column_text(st, 0),
+			.fabric = (const char *)sqlite3_column_text(st, 1),
+			.source = (const char *)sqlite3_column_text(st, 2),
+			.dedup = (const char *)sqlite3_column_text(st, 3),
+			.author_name = (const char *)sqlite3_column_text(st, 4),
+			.author_email = (const char *)sqlite3_column_text(st, 5),
+			.message = (const char *)sqlite3_column_text(st, 6),
+			.changes = (const char *)sqlite3_column_text(st, 7),
+			.state = op_state_parse((const char *)sqlite3_column_text(st, 8)),
+			.result = (const char *)sqlite3_column_text(st, 9),
+			.commit_sha = (const char *)sqlite3_column_text(st, 10),
+			.attempt_ms = sqlite3_column_int64(st, 11),
+			.created_ms = sqlite3_column_int64(st, 12),
+			.finished_ms = sqlite3_column_int64(st, 13),
+		};
+
+		if (found)
+			(*found)++;
+		rc = fn(&op, ctx);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(s, err, "read operations");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_op_get(struct store *s, const char *id, store_op_fn fn, void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+	int found = 0, rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT " OP_COLUMNS " FROM operations WHERE id = ?1", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "read operation");
+	bind_text(st, 1, id);
+	rc = walk_ops(s, st, fn, ctx, &found, err);
+	if (!rc && !found) {
+		hs_seterr(err, "no operation %s", id);
+		rc = HS_ENOTFOUND;
+	}
+	return rc;
+}
+
+int store_op_open(struct store *s, const char *fabric, int limit, store_op_fn fn,
+		  void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT " OP_COLUMNS " FROM operations WHERE fabric = ?1"
+			       " AND state = 'queued' ORDER BY created_ms, rowid LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "read operations");
+	bind_text(st, 1, fabric);
+	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+	return walk_ops(s, st, fn, ctx, NULL, err);
+}
+
+static int op_update(struct store *s, const char *fabric, const struct store_op_done *d,
+		     size_t n, int64_t now_ms, int attempt, char *err)
+{
+	sqlite3_stmt *up = NULL, *wr = NULL;
+	int rc;
+
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return db_error(s, err, "begin");
+	if (sqlite3_prepare_v2(s->db, attempt ?
+			       "UPDATE operations SET attempt_ms = coalesce(attempt_ms, ?5)"
+			       " WHERE id = ?1 AND state = 'queued' AND ?2 IS NOT NULL" :
+			       "UPDATE operations SET state = ?2, result = ?3, commit_sha = ?4,"
+			       " finished_ms = ?5 WHERE id = ?1 AND state = 'queued'",
+			       -1, &up, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO op_writes(fabric, path, blob_sha, op_id)"
+			       " VALUES (?1, ?2, ?3, ?4)",
+			       -1, &wr, NULL) != SQLITE_OK) {
+		rc = db_error(s, err, "finish operation");
+		goto rollback;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(up);
+		bind_text(up, 1, d[i].id);
+		bind_text(up, 2, store_op_state_name(d[i].state));
+		bind_text(up, 3, d[i].result);
+		bind_text(up, 4, d[i].commit_sha);
+		sqlite3_bind_int64(up, 5, now_ms);
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			rc = db_error(s, err, "finish operation");
+			goto rollback;
+		}
+		for (size_t w = 0; w < d[i].n_writes; w++) {
+			sqlite3_reset(wr);
+			bind_text(wr, 1, fabric);
+			bind_text(wr, 2, d[i].write_path[w]);
+			bind_text(wr, 3, d[i].write_blob[w]);
+			bind_text(wr, 4, d[i].id);
+			if (sqlite3_step(wr) != SQLITE_DONE) {
+				rc = db_error(s, err, "record write");
+				goto rollback;
+			}
+		}
+	}
+	sqlite3_finalize(up);
+	sqlite3_finalize(wr);
+	return exec(s, "COMMIT", err);
+rollback:
+	sqlite3_finalize(up);
+	sqlite3_finalize(wr);
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+int store_op_attempt(struct store *s, const char *fabric, const struct store_op_done *d,
+		     size_t n, int64_t now_ms, char *err)
+{
+	return op_update(s, fabric, d, n, now_ms, 1, err);
+}
+
+int store_op_finish(struct store *s, const char *fabric, const struct store_op_done *d,
+		    size_t n, int64_t now_ms, char *err)
+{
+	return op_update(s, fabric, d, n, now_ms, 0, err);
+}
+
+int store_op_writer(struct store *s, const char *fabric, const char *path,
+		    const char *blob, char *op_id)
+{
+	sqlite3_stmt *st;
+	int rc = HS_ENOTFOUND;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT op_id FROM op_writes WHERE fabric = ?1 AND path = ?2"
+			       " AND blob_sha = ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return HS_EDB;
+	bind_text(st, 1, fabric);
+	bind_text(st, 2, path);
+	bind_text(st, 3, blob);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(op_id, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = HS_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_op_counts(struct store *s, const char *fabric, struct store_op_counts *out)
+{
+	sqlite3_stmt *st;
+	int rc = HS_EDB;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT coalesce(sum(state = 'queued'), 0),"
+			       " coalesce(sum(state = 'conflict'), 0),"
+			       " coalesce(sum(state = 'failed'), 0)"
+			       " FROM operations WHERE fabric = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return HS_EDB;
+	bind_text(st, 1, fabric);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->queued = sqlite3_column_int64(st, 0);
+		out->conflicts = sqlite3_column_int64(st, 1);
+		out->failed = sqlite3_column_int64(st, 2);
 		rc = HS_OK;
 	}
 	sqlite3_finalize(st);

@@ -166,6 +166,7 @@ struct store_resource {
 	int valid;
 	const char *findings; /* JSON array */
 	const char *origin;   /* git, ingestion, netbox */
+	const char *operation; /* origin netbox: the operation that wrote it, else NULL */
 	int64_t seq;          /* change sequence (read only) */
 	int deleted;          /* a tombstone (read only) */
 };
@@ -192,6 +193,85 @@ struct store_fabric_jobs {
 
 /* Jobs waiting on the fabric's repository branch. */
 int store_fabric_jobs(struct store *s, const char *fabric, struct store_fabric_jobs *out);
+
+/* ---- operations: change requests from NetBox and the API ------------- */
+
+enum store_op_state {
+	STORE_OP_QUEUED,
+	STORE_OP_COMMITTED,
+	STORE_OP_NOOP,
+	STORE_OP_CONFLICT,
+	STORE_OP_FAILED,
+};
+
+const char *store_op_state_name(enum store_op_state st); /* "queued", ... */
+
+struct store_op {
+	const char *id;
+	const char *fabric;
+	const char *source;       /* "api" or "netbox" */
+	const char *dedup;        /* NULL, or a digest that makes a repeat a no-op */
+	const char *author_name, *author_email;
+	const char *message;      /* NULL: made from the changes */
+	const char *changes;      /* JSON array */
+	enum store_op_state state;
+	const char *result;       /* JSON object, or NULL */
+	const char *commit_sha;   /* committed: the commit */
+	int64_t attempt_ms;       /* 0 until a write was tried */
+	int64_t created_ms, finished_ms;
+};
+
+typedef int (*store_op_fn)(const struct store_op *op, void *ctx);
+
+/*
+ * Store a new queued operation (strings borrowed) and its job (kind
+ * job_kind, ordering key job_key, payload job_payload) in one transaction.
+ * HS_ECONFLICT when op->dedup is already stored: nothing is written and
+ * existing (may be NULL, at least 64 bytes) gets that operation's id.
+ */
+int store_op_add(struct store *s, const struct store_op *op, const char *job_kind,
+		 const char *job_key, const char *job_payload, char *existing,
+		 int64_t *job, char *err);
+/* Call fn with the operation (strings borrowed for the call).  HS_ENOTFOUND. */
+int store_op_get(struct store *s, const char *id, store_op_fn fn, void *ctx, char *err);
+/* The queued operations of a fabric, oldest first, at most limit. */
+int store_op_open(struct store *s, const char *fabric, int limit, store_op_fn fn,
+		  void *ctx, char *err);
+
+/* One operation's outcome; writes are the files it put (path relative to
+ * the repository, blob sha), so a later push knows them as its own. */
+struct store_op_done {
+	const char *id;
+	enum store_op_state state;
+	const char *result;       /* JSON, may be NULL */
+	const char *commit_sha;   /* may be NULL */
+	const char *const *write_path;
+	const char *const *write_blob;
+	size_t n_writes;
+};
+
+/* Note, before trying it, that a write for these queued operations is about
+ * to be made, and the files it will put (state and result unused), so a
+ * re-run after a crash looks for it and the push it causes is known as
+ * theirs. */
+int store_op_attempt(struct store *s, const char *fabric, const struct store_op_done *d,
+		     size_t n, int64_t now_ms, char *err);
+/* Finish queued operations in one transaction; one already finished is
+ * left as it is. */
+int store_op_finish(struct store *s, const char *fabric, const struct store_op_done *d,
+		    size_t n, int64_t now_ms, char *err);
+/* The operation that wrote blob at path of fabric, into op_id (64 bytes);
+ * HS_ENOTFOUND when none did. */
+int store_op_writer(struct store *s, const char *fabric, const char *path,
+		    const char *blob, char *op_id);
+
+struct store_op_counts {
+	int64_t queued;
+	int64_t conflicts; /* operations that ended in conflict */
+	int64_t failed;
+};
+
+int store_op_counts(struct store *s, const char *fabric, struct store_op_counts *out);
 
 /* ---- redeliveries ---------------------------------------------------- */
 

@@ -228,7 +228,72 @@ static void test_blob_cache_round_trip(void)
 	store_close(s);
 }
 
+static int collect_op(const struct store_op *op, void *arg)
+{
+	char *ids = arg;
+
+	strcat(ids, op->id);
+	strcat(ids, op->attempt_ms ? "* " : " ");
+	return 0;
+}
+
+/* Operations: stored with their job in one transaction, a NetBox body's
+ * digest stored once, opened oldest first, finished once, writes known. */
+static void test_operations(void)
+{
+	struct store *s = fresh("ops");
+	struct store_fabric f = { "fab", "acme", "x", "main", "", 7, 0, NULL };
+	struct store_op op = { .fabric = "fab", .source = "netbox", .author_name = "alice",
+			       .author_email = "alice@netbox.invalid", .changes = "[]" };
+	const char *wpath[] = { "managed/vpcs/v.yaml" };
+	const char *wblob[] = { "0123456789012345678901234567890123456789" };
+	struct store_op_done d = { .id = "op-1", .state = STORE_OP_COMMITTED,
+				   .commit_sha = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				   .write_path = wpath, .write_blob = wblob, .n_writes = 1 };
+	struct store_op_counts c;
+	char err[HS_ERRBUF], existing[64] = "", ids[256] = "", who[64] = "";
+	int64_t job = 0;
+
+	T_EQ_INT(store_fabric_add(s, &f, err), HS_OK);
+	op.id = "op-1";
+	op.dedup = "digest-1";
+	T_EQ_INT(store_op_add(s, &op, "netbox.change", "acme/x@main", "{}", existing, &job, err),
+		 HS_OK);
+	T_ASSERT(job > 0);
+	op.id = "op-2";
+	T_EQ_INT(store_op_add(s, &op, "netbox.change", "acme/x@main", "{}", existing, &job, err),
+		 HS_ECONFLICT);
+	T_EQ_STR(existing, "op-1");
+	op.dedup = NULL;
+	T_EQ_INT(store_op_add(s, &op, "netbox.change", "acme/x@main", "{}", existing, NULL, err),
+		 HS_OK);
+	T_EQ_INT(store_op_open(s, "fab", 10, collect_op, ids, err), HS_OK);
+	T_EQ_STR(ids, "op-1 op-2 ");
+	T_EQ_INT(store_op_attempt(s, "fab", &d, 1, 1000, err), HS_OK);
+	ids[0] = '\0';
+	T_EQ_INT(store_op_open(s, "fab", 1, collect_op, ids, err), HS_OK);
+	T_EQ_STR(ids, "op-1* ");
+	T_EQ_INT(store_op_writer(s, "fab", wpath[0], wblob[0], who), HS_OK);
+	T_EQ_STR(who, "op-1");
+	T_EQ_INT(store_op_writer(s, "fab", wpath[0], "ffffffffffffffffffffffffffffffffffffffff",
+				 who), HS_ENOTFOUND);
+	T_EQ_INT(store_op_finish(s, "fab", &d, 1, 2000, err), HS_OK);
+	d.state = STORE_OP_CONFLICT; /* a second finish changes nothing */
+	T_EQ_INT(store_op_finish(s, "fab", &d, 1, 3000, err), HS_OK);
+	T_EQ_INT(store_op_counts(s, "fab", &c), HS_OK);
+	T_EQ_INT((int)c.queued, 1);
+	T_EQ_INT((int)c.conflicts, 0);
+	ids[0] = '\0';
+	T_EQ_INT(store_op_get(s, "op-1", collect_op, ids, err), HS_OK);
+	T_EQ_INT(store_op_get(s, "op-9", collect_op, ids, err), HS_ENOTFOUND);
+	/* removing the fabric removes its operations */
+	T_EQ_INT(store_fabric_delete(s, "fab", err), HS_OK);
+	T_EQ_INT(store_op_get(s, "op-2", collect_op, ids, err), HS_ENOTFOUND);
+	store_close(s);
+}
+
 const struct unit_test unit_tests[] = {
+	UNIT(test_operations),
 	UNIT(test_blob_cache_round_trip),
 	UNIT(test_migrate_is_idempotent_and_refuses_newer),
 	UNIT(test_duplicate_guid_conflicts_and_writes_nothing),
