@@ -25,6 +25,7 @@ struct ev_ctx {
 	const struct store_job *job;
 	json_t *payload;            /* the job's payload parsed; borrowed, may be NULL */
 	const volatile int *stopping; /* set when the service shuts down */
+	int last_attempt;           /* a failure now dead-letters the job */
 	char *err;                  /* HS_ERRBUF bytes for the failure reason */
 };
 

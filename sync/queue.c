@@ -85,6 +85,7 @@ static void run_job(struct worker *w, struct store *st, struct gh_client *gh,
 		ctx.job = job;
 		ctx.payload = payload;
 		ctx.stopping = &q->stopping;
+		ctx.last_attempt = job->attempts >= q->opts.max_attempts;
 		ctx.err = err;
 		rc = h->fn(&ctx);
 	}
