@@ -6,13 +6,16 @@
 
 #include "fcgi/app.h"
 #include "fcgi/http.h"
+#include "github/base/clock.h"
 #include "fcgi/routes.h"
 #include "github/base/buf.h"
 #include "github/base/err.h"
 #include "github/http.h"
+#include "sync/change.h"
 #include "sync/emit.h"
 #include "sync/fabric.h"
 #include "sync/kinds.h"
+#include "sync/queue.h"
 #include "sync/store.h"
 
 #define API_MAX_BODY (1u << 20)
@@ -55,6 +58,53 @@ static void fail(struct http_req *r, int rc, const char *err)
 		http_error(r, 500, "internal", err, NULL);
 	}
 	json_decref(field);
+}
+
+#define WAIT_MAX_SECONDS 60
+
+void api_wait_operation(struct http_req *r, const char *id, int seconds)
+{
+	int64_t until;
+
+	if (seconds <= 0)
+		return;
+	if (seconds > WAIT_MAX_SECONDS)
+		seconds = WAIT_MAX_SECONDS;
+	until = hs_monotonic_ms() + (int64_t)seconds * 1000;
+	while (chg_op_pending(r->store, id) == 1 && hs_monotonic_ms() < until &&
+	       !r->app->stopping)
+		hs_sleep_ms(50);
+}
+
+void api_submit_change(struct http_req *r, const struct chg_request *rq)
+{
+	char id[CHG_ID_MAX], err[HS_ERRBUF] = "", num[16];
+	json_t *problems = NULL, *op = NULL;
+	int repeat = 0, rc;
+
+	rc = chg_submit(r->store, rq, id, &repeat, &problems, err);
+	if (rc == HS_EINVAL) {
+		http_error(r, 422, "invalid", err, json_pack("{s:o}", "problems", problems));
+		return;
+	}
+	if (rc) {
+		json_decref(problems);
+		fail(r, rc, err);
+		return;
+	}
+	if (!repeat)
+		queue_notify(r->app->queue);
+	if (http_query_get(r, "wait", num, sizeof(num)))
+		api_wait_operation(r, id, atoi(num));
+	if (chg_op_json(r->store, id, &op, err)) {
+		http_json(r, 202, json_pack("{s:s, s:s}", "operation_id", id, "state", "queued"));
+		return;
+	}
+	json_object_set_new(op, "operation_id", json_string(id));
+	if (repeat)
+		json_object_set_new(op, "repeat", json_true());
+	http_json(r, !strcmp(json_string_value(json_object_get(op, "state")), "queued") ? 202 : 200,
+		  op);
 }
 
 static int add_json(const struct store_fabric *f, void *arg)
@@ -125,32 +175,6 @@ out:
 	json_decref(body);
 }
 
-/* A query parameter, URL-decoded into out; 0 when absent or too long. */
-static int query_get(const struct http_req *r, const char *key, char *out, size_t n)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = r->query; p && *p;) {
-		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
-
-		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) && p[klen] == '=') {
-			CURL *c = curl_easy_init();
-			int len = 0;
-			char *v = c ? curl_easy_unescape(c, p + klen + 1, (int)(end - p - (long)klen - 1),
-							 &len) : NULL;
-			int ok = v && (size_t)len < n && !memchr(v, '\0', (size_t)len);
-
-			if (ok)
-				memcpy(out, v, (size_t)len + 1);
-			curl_free(v);
-			curl_easy_cleanup(c);
-			return ok;
-		}
-		p = amp ? amp + 1 : end;
-	}
-	return 0;
-}
-
 static json_t *resource_json(const struct store_resource *res)
 {
 	json_t *o = json_pack("{s:s, s:s, s:I, s:b}", "kind", res->kind, "name", res->name,
@@ -160,6 +184,8 @@ static json_t *resource_json(const struct store_resource *res)
 	json_object_set_new(o, "blob_sha", json_string(res->blob_sha));
 	json_object_set_new(o, "commit", json_string(res->commit_sha));
 	json_object_set_new(o, "origin", json_string(res->origin));
+	if (res->operation)
+		json_object_set_new(o, "operation", json_string(res->operation));
 	if (!res->deleted) {
 		json_object_set_new(o, "valid", json_boolean(res->valid));
 		json_object_set_new(o, "spec", json_loads(res->spec, 0, NULL));
@@ -238,7 +264,7 @@ static void resources_get(struct http_req *r, const char *fabric, const char *re
 		limit = 1;
 		pg.detail = 1;
 	} else {
-		if (query_get(r, "kind", kindbuf, sizeof(kindbuf))) {
+		if (http_query_get(r, "kind", kindbuf, sizeof(kindbuf))) {
 			const struct kind_info *k = kind_by_name_nocase(kindbuf);
 
 			if (!k || !k->managed) {
@@ -248,7 +274,7 @@ static void resources_get(struct http_req *r, const char *fabric, const char *re
 			}
 			kind = k->name;
 		}
-		if (query_get(r, "since", num, sizeof(num))) {
+		if (http_query_get(r, "since", num, sizeof(num))) {
 			char *end;
 
 			since = strtoll(num, &end, 10);
@@ -258,7 +284,7 @@ static void resources_get(struct http_req *r, const char *fabric, const char *re
 				goto out;
 			}
 		}
-		if (query_get(r, "limit", num, sizeof(num))) {
+		if (http_query_get(r, "limit", num, sizeof(num))) {
 			limit = atoi(num);
 			if (limit < 1 || limit > 1000) {
 				http_error(r, 400, "bad_request", "limit: 1 to 1000",
@@ -293,6 +319,7 @@ static void status_get(struct http_req *r, const char *fabric)
 {
 	json_t *arr = json_array(), *f, *counts;
 	struct store_fabric_jobs jobs;
+	struct store_op_counts ops;
 	char err[HS_ERRBUF];
 	int rc = store_fabric_each(r->store, fabric, NULL, NULL, NULL, add_json, arr, err);
 
@@ -306,11 +333,70 @@ static void status_get(struct http_req *r, const char *fabric)
 	store_resource_each(r->store, fabric, count_kind, counts, NULL);
 	memset(&jobs, 0, sizeof(jobs));
 	store_fabric_jobs(r->store, fabric, &jobs);
-	http_json(r, 200, json_pack("{s:s, s:O, s:o, s:{s:I, s:I}}", "fabric", fabric,
-				    "head", json_object_get(f, "head"), "resources", counts,
+	memset(&ops, 0, sizeof(ops));
+	store_op_counts(r->store, fabric, &ops);
+	http_json(r, 200, json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I}}", "fabric",
+				    fabric, "head", json_object_get(f, "head"), "resources", counts,
 				    "jobs", "pending", (json_int_t)jobs.pending, "dead",
-				    (json_int_t)jobs.dead));
+				    (json_int_t)jobs.dead, "operations", "pending",
+				    (json_int_t)ops.queued, "conflicts", (json_int_t)ops.conflicts,
+				    "failed", (json_int_t)ops.failed));
 	json_decref(arr);
+}
+
+static void changes_post(struct http_req *r, const char *fabric)
+{
+	struct chg_request rq = { 0 };
+	json_t *body = NULL, *author;
+	int rc;
+
+	rc = http_read_body(r, API_MAX_BODY * 16);
+	if (rc) {
+		http_error(r, rc == HS_ETOOBIG ? 413 : 400, "bad_request",
+			   "the body could not be read (at most 16 MB)", NULL);
+		return;
+	}
+	body = json_loadb(r->body, r->body_len, 0, NULL);
+	if (!json_is_object(body)) {
+		http_error(r, 400, "invalid_json", "the body must be a JSON object", NULL);
+		goto out;
+	}
+	author = json_object_get(body, "author");
+	if (!json_is_object(author) || !json_is_string(json_object_get(author, "name")) ||
+	    (json_object_get(author, "email") && !json_is_string(json_object_get(author, "email")))) {
+		http_error(r, 422, "invalid", "author: {name, email} is required",
+			   json_pack("{s:s}", "field", "author"));
+		goto out;
+	}
+	if (json_object_get(body, "message") && !json_is_string(json_object_get(body, "message"))) {
+		http_error(r, 422, "invalid", "message must be a string",
+			   json_pack("{s:s}", "field", "message"));
+		goto out;
+	}
+	rq.fabric = fabric;
+	rq.changes = json_object_get(body, "changes");
+	rq.author_name = json_string_value(json_object_get(author, "name"));
+	rq.author_email = json_string_value(json_object_get(author, "email"));
+	rq.message = json_string_value(json_object_get(body, "message"));
+	rq.source = "api";
+	api_submit_change(r, &rq);
+out:
+	json_decref(body);
+}
+
+static void operation_get(struct http_req *r, const char *id)
+{
+	char err[HS_ERRBUF], num[16];
+	json_t *out = NULL;
+	int rc;
+
+	if (http_query_get(r, "wait", num, sizeof(num)))
+		api_wait_operation(r, id, atoi(num));
+	rc = chg_op_json(r->store, id, &out, err);
+	if (rc)
+		fail(r, rc, err);
+	else
+		http_json(r, 200, out);
 }
 
 static void fabric_one(struct http_req *r, const char *name, const char *rest)
@@ -353,8 +439,10 @@ static void fabric_one(struct http_req *r, const char *name, const char *rest)
 		resources_get(r, name, rest + 10);
 	} else if (!strcmp(rest, "/status") && !strcmp(r->method, "GET")) {
 		status_get(r, name);
+	} else if (!strcmp(rest, "/changes") && !strcmp(r->method, "POST")) {
+		changes_post(r, name);
 	} else if (!*rest || !strcmp(rest, "/ingest") || !strncmp(rest, "/resources", 10) ||
-		   !strcmp(rest, "/status")) {
+		   !strcmp(rest, "/status") || !strcmp(rest, "/changes")) {
 		http_error(r, 405, "method_not_allowed", "this path does not take that method", NULL);
 	} else {
 		http_error(r, 404, "not_found", "no such API path", NULL);
@@ -388,6 +476,20 @@ void api_handle(struct http_req *r)
 		} else {
 			http_error(r, 405, "method_not_allowed", "GET or POST", NULL);
 		}
+		return;
+	}
+	if (!strncmp(p, "operations/", 11)) {
+		const char *id = p + 11;
+
+		if (!*id || strlen(id) >= CHG_ID_MAX || strchr(id, '/')) {
+			http_error(r, 404, "not_found", "no such operation", NULL);
+			return;
+		}
+		if (strcmp(r->method, "GET")) {
+			http_error(r, 405, "method_not_allowed", "GET", NULL);
+			return;
+		}
+		operation_get(r, id);
 		return;
 	}
 	if (!strncmp(p, "fabrics/", 8)) {

@@ -1,4 +1,5 @@
 /* http.c: FastCGI request parameters, capped body reads and replies. */
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,4 +196,30 @@ int http_check_bearer(const struct http_req *r)
 	for (; *tok; tok++)
 		ok |= strlen(*tok) == n && CRYPTO_memcmp(*tok, h, n) == 0;
 	return ok ? HS_OK : HS_EAUTH;
+}
+
+/* A query parameter, URL-decoded into out; 0 when absent or too long. */
+int http_query_get(const struct http_req *r, const char *key, char *out, size_t n)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = r->query; p && *p;) {
+		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+
+		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			CURL *c = curl_easy_init();
+			int len = 0;
+			char *v = c ? curl_easy_unescape(c, p + klen + 1, (int)(end - p - (long)klen - 1),
+							 &len) : NULL;
+			int ok = v && (size_t)len < n && !memchr(v, '\0', (size_t)len);
+
+			if (ok)
+				memcpy(out, v, (size_t)len + 1);
+			curl_free(v);
+			curl_easy_cleanup(c);
+			return ok;
+		}
+		p = amp ? amp + 1 : end;
+	}
+	return 0;
 }

@@ -52,6 +52,9 @@ void http_json_headers(struct http_req *r, int status, const char *extra_headers
 void http_error(struct http_req *r, int status, const char *code,
 		const char *message, json_t *details);
 
+/* Query parameter key of the request, URL-decoded into out (n bytes): 1 when
+ * present and it fits, else 0. */
+int http_query_get(const struct http_req *r, const char *key, char *out, size_t n);
 /* Constant-time check of "Authorization: Bearer <token>" against the
  * configured API tokens.  HS_OK or HS_EAUTH. */
 int http_check_bearer(const struct http_req *r);

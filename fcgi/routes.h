@@ -23,4 +23,13 @@ void metrics_handle(struct http_req *r);   /* GET /metrics */
 void api_handle(struct http_req *r);       /* /api/v1/... */
 void netbox_handle(struct http_req *r);    /* POST /api/netbox/webhooks */
 
+struct chg_request;
+/* Shared by the REST API and the NetBox endpoint (fcgi/api.c): submit a
+ * change set and answer 202 {operation_id, ...}, 200 when it is already
+ * decided (?wait=) or a repeat, 422 with every problem, 404 for an unknown
+ * fabric. */
+void api_submit_change(struct http_req *r, const struct chg_request *rq);
+/* Wait up to seconds (at most 60) while operation id is queued. */
+void api_wait_operation(struct http_req *r, const char *id, int seconds);
+
 #endif

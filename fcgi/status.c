@@ -41,9 +41,3 @@ void metrics_handle(struct http_req *r)
 	http_reply(r, 200, "text/plain; version=0.0.4", NULL, hs_buf_str(&out), out.len);
 	hs_buf_release(&out);
 }
-
-void netbox_handle(struct http_req *r)
-{
-	http_error(r, 404, "not_found", "NetBox webhooks are not enabled on this service",
-		   NULL);
-}
