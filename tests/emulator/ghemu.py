@@ -841,6 +841,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st = int(rule.get("status", 502))
                 msg = {502: "Server Error", 503: "Service Unavailable",
                        500: "Internal Server Error"}.get(st, "Server Error")
+                msg = rule.get("message") or msg
                 self.close_connection = bool(rule.get("close"))
                 return st, self.send(st, {"message": msg, "documentation_url": DOCS})
             if kind == "huge":
@@ -2218,8 +2219,8 @@ class GitHubEmulator:
     # ---- faults ----
     def set_faults(self, *rules):
         """Rules: {"kind": "status"|"drop"|"delay"|"huge", "match": regex on
-        "METHOD /path", "count": N, "rate": p, "status": 502, "ms": 100,
-        "bytes": N, "chunked": True}."""
+        "METHOD /path", "count": N, "rate": p, "status": 502, "message": text
+        of the error body, "ms": 100, "bytes": N, "chunked": True}."""
         return self.admin("POST", "/_admin/faults", {"rules": list(rules)})
 
     def clear_faults(self):
