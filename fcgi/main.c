@@ -13,6 +13,7 @@
 #include "github/app_auth.h"
 #include "github/base/log.h"
 #include "github/http.h"
+#include "sync/change.h"
 #include "sync/fabric.h"
 #include "sync/store.h"
 
@@ -31,6 +32,7 @@ static int cmd_version(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_validate(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_fabrics(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_ingest(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_operations(const struct hs_config *cfg, int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{ "serve", cmd_serve, 2, "serve [--config FILE]",
@@ -44,6 +46,9 @@ static const struct cmd cmds[] = {
 	  "fabrics list | show NAME | add NAME --repository OWNER/REPO --directory DIR"
 	  " [--branch B] | remove NAME | ingest NAME",
 	  "Register, show and remove fabrics; queue an ingestion (the service runs it)." },
+	{ "operations", cmd_operations, 1,
+	  "operations list [--fabric NAME] [--state STATE] [--limit N] | operations show ID",
+	  "Show change requests from NetBox and the API, and how each ended." },
 	{ "validate", cmd_validate, 0, "validate [--format text|github|json] PATH...",
 	  "Check fabric YAML files or fabric directories offline; exit 1 on errors." },
 	{ "ingest", cmd_ingest, 0, "ingest --dry-run DIR",
@@ -328,6 +333,77 @@ static int cmd_fabrics(const struct hs_config *cfg, int argc, char **argv)
 	}
 	store_close(st);
 	return rc;
+}
+
+static int print_op(const struct store_op *op, void *arg)
+{
+	char when[32];
+	time_t t = (time_t)(op->created_ms / 1000);
+	struct tm tm;
+
+	(void)arg;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-24s %-16s %-9s %-6s %s %s\n", op->id, op->fabric, store_op_state_name(op->state),
+	       op->source, when, op->author_name);
+	return 0;
+}
+
+static int cmd_operations(const struct hs_config *cfg, int argc, char **argv)
+{
+	static const char *const usage_line =
+		"usage: hedgesync operations list [--fabric NAME] [--state STATE] [--limit N]"
+		" | operations show ID\n";
+	struct store *st = NULL;
+	char err[HS_ERRBUF] = "";
+	const char *fabric = NULL, *state = NULL;
+	int limit = 50, rc;
+
+	if (argc == 3 && !strcmp(argv[1], "show")) {
+		json_t *op = NULL;
+
+		if (open_db(cfg, &st))
+			return 1;
+		rc = chg_op_json(st, argv[2], &op, err);
+		if (rc) {
+			fprintf(stderr, "hedgesync: %s\n", err);
+		} else {
+			json_dumpf(op, stdout, JSON_INDENT(2));
+			putchar('\n');
+		}
+		json_decref(op);
+		store_close(st);
+		return rc ? 1 : 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "list")) {
+		fputs(usage_line, stderr);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "--fabric")) {
+			fabric = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--state")) {
+			state = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--limit")) {
+			limit = atoi(argv[++i]);
+		} else {
+			fputs(usage_line, stderr);
+			return 2;
+		}
+	}
+	if (state && strcmp(state, "queued") && strcmp(state, "committed") &&
+	    strcmp(state, "noop") && strcmp(state, "conflict") && strcmp(state, "failed")) {
+		fprintf(stderr, "hedgesync operations: --state is queued, committed, noop,"
+			" conflict or failed\n");
+		return 2;
+	}
+	if (open_db(cfg, &st))
+		return 1;
+	rc = store_op_list(st, fabric, state, limit, print_op, NULL, err);
+	if (rc)
+		fprintf(stderr, "hedgesync: %s\n", err);
+	store_close(st);
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)

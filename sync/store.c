@@ -1303,6 +1303,23 @@ int store_op_get(struct store *s, const char *id, store_op_fn fn, void *ctx, cha
 	return rc;
 }
 
+int store_op_list(struct store *s, const char *fabric, const char *state, int limit,
+		  store_op_fn fn, void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT " OP_COLUMNS " FROM operations WHERE (?1 IS NULL OR fabric = ?1)"
+			       " AND (?2 IS NULL OR state = ?2) ORDER BY created_ms DESC, rowid DESC"
+			       " LIMIT ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "read operations");
+	bind_text(st, 1, fabric);
+	bind_text(st, 2, state);
+	sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
+	return walk_ops(s, st, fn, ctx, NULL, err);
+}
+
 int store_op_open(struct store *s, const char *fabric, int limit, store_op_fn fn,
 		  void *ctx, char *err)
 {

@@ -234,6 +234,10 @@ int store_op_add(struct store *s, const struct store_op *op, const char *job_kin
 		 int64_t *job, char *err);
 /* Call fn with the operation (strings borrowed for the call).  HS_ENOTFOUND. */
 int store_op_get(struct store *s, const char *id, store_op_fn fn, void *ctx, char *err);
+/* Operations, newest first, at most limit, filtered by fabric and state
+ * (NULL: any). */
+int store_op_list(struct store *s, const char *fabric, const char *state, int limit,
+		  store_op_fn fn, void *ctx, char *err);
 /* The queued operations of a fabric, oldest first, at most limit. */
 int store_op_open(struct store *s, const char *fabric, int limit, store_op_fn fn,
 		  void *ctx, char *err);

@@ -337,8 +337,13 @@ def test_same_field_changed_on_both_sides_is_a_conflict_and_git_is_untouched():
     assert c["netbox"]["spec"]["subnets"]["a"]["vlan"] == 1031
     time.sleep(0.5)
     assert GH.head(repo) == head and show(repo, path) == text
-    st, out = api("GET", f"/fabrics/{fab}/status")
-    assert out["operations"]["conflicts"] >= 1
+    st, status = api("GET", f"/fabrics/{fab}/status")
+    assert status["operations"]["conflicts"] >= 1
+    listed = S.cli("operations", "list", "--fabric", fab, "--state", "conflict").stdout
+    assert out["id"] in listed and "conflict" in listed, listed
+    shown = json.loads(S.cli("operations", "show", out["id"]).stdout)
+    assert shown["conflicts"][0]["fields"] == ["spec.subnets.a.vlan"], shown
+    assert S.cli("operations", "show", "op-none", check=False).returncode == 1
 
 
 def test_netbox_webhook_uses_prechange_as_base():
