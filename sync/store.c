@@ -83,6 +83,9 @@ struct store {
 };
 
 /* Forward migrations; migrations[i] takes the schema from version i to i+1. */
+/* The wall clock in milliseconds, in SQL (sqlite 3.40 has no unixepoch('subsec')). */
+#define NOW_MS_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
 static const char *const migrations[] = {
 	/* 1: deliveries and the job queue */
 	"CREATE TABLE deliveries ("
@@ -184,6 +187,45 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (fabric, path, blob_sha)"
 	") WITHOUT ROWID;"
 	"ALTER TABLE resources ADD COLUMN operation TEXT;",
+	/* 7: the NetBox outbox, filled by the resource state itself: a change
+	 * of a resource (its sequence number moves) is a notification, in the
+	 * same transaction, while notifying is on */
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," /* the change id: never reused */
+	"  fabric TEXT NOT NULL REFERENCES fabrics(name) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  action TEXT NOT NULL CHECK (action IN ('created','updated','deleted')),"
+	"  kind TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL,"
+	"  blob_sha TEXT, commit_sha TEXT, origin TEXT, operation TEXT, spec TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"   CHECK (state IN ('pending','delivered','dead')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_ms INTEGER NOT NULL DEFAULT 0,"
+	"  since_ms INTEGER NOT NULL,"           /* the give-up window starts here */
+	"  created_ms INTEGER NOT NULL,"
+	"  delivered_ms INTEGER,"
+	"  last_error TEXT"
+	");"
+	"CREATE INDEX outbox_pending ON outbox(fabric, id) WHERE state = 'pending';"
+	"CREATE INDEX outbox_done ON outbox(delivered_ms) WHERE state = 'delivered';"
+	"CREATE TRIGGER resources_outbox_new AFTER INSERT ON resources"
+	" WHEN (SELECT value FROM settings WHERE key = 'notify') = '1' BEGIN"
+	"  INSERT INTO outbox(fabric, seq, action, kind, name, path, blob_sha, commit_sha,"
+	"   origin, operation, spec, since_ms, created_ms)"
+	"  VALUES (new.fabric, new.seq, 'created', new.kind, new.name, new.path, new.blob_sha,"
+	"   new.commit_sha, new.origin, new.operation, new.spec, " NOW_MS_SQL ", " NOW_MS_SQL ");"
+	" END;"
+	"CREATE TRIGGER resources_outbox_change AFTER UPDATE OF seq ON resources"
+	" WHEN new.seq <> old.seq"
+	"  AND (SELECT value FROM settings WHERE key = 'notify') = '1' BEGIN"
+	"  INSERT INTO outbox(fabric, seq, action, kind, name, path, blob_sha, commit_sha,"
+	"   origin, operation, spec, since_ms, created_ms)"
+	"  VALUES (new.fabric, new.seq, CASE WHEN new.deleted THEN 'deleted'"
+	"   WHEN old.deleted THEN 'created' ELSE 'updated' END, new.kind, new.name, new.path,"
+	"   new.blob_sha, new.commit_sha, new.origin, new.operation, new.spec,"
+	"   " NOW_MS_SQL ", " NOW_MS_SQL ");"
+	" END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
@@ -1434,7 +1476,7 @@ int store_op_counts(struct store *s, const char *fabric, struct store_op_counts 
 			       "SELECT coalesce(sum(state = 'queued'), 0),"
 			       " coalesce(sum(state = 'conflict'), 0),"
 			       " coalesce(sum(state = 'failed'), 0)"
-			       " FROM operations WHERE fabric = ?1",
+			       " FROM operations WHERE ?1 IS NULL OR fabric = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return HS_EDB;
 	bind_text(st, 1, fabric);
@@ -1442,6 +1484,182 @@ int store_op_counts(struct store *s, const char *fabric, struct store_op_counts 
 		out->queued = sqlite3_column_int64(st, 0);
 		out->conflicts = sqlite3_column_int64(st, 1);
 		out->failed = sqlite3_column_int64(st, 2);
+		rc = HS_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- the NetBox outbox ------------------------------------------------ */
+
+int store_notify_enable(struct store *s, int on, char *err)
+{
+	return run_sql(s, "INSERT INTO settings(key, value) VALUES ('notify', ?1)"
+		       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		       err, on ? "1" : "0", NULL);
+}
+
+#define NOTE_COLUMNS "id, fabric, seq, action, kind, name, path, blob_sha, commit_sha, origin," \
+	" operation, spec, state, attempts, next_ms, since_ms, created_ms," \
+	" coalesce(delivered_ms, 0), last_error"
+
+static int walk_notes(struct store *s, sqlite3_stmt *st, store_note_fn fn, void *ctx,
+		      int *found, char *err)
+{
+	int rc = HS_OK, step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_note n = {
+			.id = sqlite3_column_int64(st, 0),
+			.fabric = (const char *)sqlite3_column_text(st, 1),
+			.seq = sqlite3_column_int64(st, 2),
+			.action = (const char *)sqlite3_column_text(st, 3),
+			.kind = (const char *)sqlite3_column_text(st, 4),
+			.name = (const char *)sqlite3_column_text(st, 5),
+			.path = (const char *)sqlite3_column_text(st, 6),
+			.blob_sha = (const char *)sqlite3_column_text(st, 7),
+			.commit_sha = (const char *)sqlite3_column_text(st, 8),
+			.origin = (const char *)sqlite3_column_text(st, 9),
+			.operation = (const char *)sqlite3_column_text(st, 10),
+			.spec = (const char *)sqlite3_column_text(st, 11),
+			.state = (const char *)sqlite3_column_text(st, 12),
+			.attempts = sqlite3_column_int(st, 13),
+			.next_ms = sqlite3_column_int64(st, 14),
+			.since_ms = sqlite3_column_int64(st, 15),
+			.created_ms = sqlite3_column_int64(st, 16),
+			.delivered_ms = sqlite3_column_int64(st, 17),
+			.last_error = (const char *)sqlite3_column_text(st, 18),
+		};
+
+		if (found)
+			(*found)++;
+		rc = fn(&n, ctx);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(s, err, "read notifications");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Each fabric's oldest pending notification. */
+#define NOTE_HEADS "SELECT min(id) FROM outbox WHERE state = 'pending' GROUP BY fabric"
+
+int store_note_next(struct store *s, int64_t now_ms, store_note_fn fn, void *ctx,
+		    int64_t *next_ms, char *err)
+{
+	sqlite3_stmt *st;
+	int found = 0, rc;
+
+	if (next_ms)
+		*next_ms = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT " NOTE_COLUMNS " FROM outbox WHERE id IN (" NOTE_HEADS ")"
+			       " AND next_ms <= ?1 ORDER BY id LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "read notifications");
+	sqlite3_bind_int64(st, 1, now_ms);
+	rc = walk_notes(s, st, fn, ctx, &found, err);
+	if (rc || found)
+		return rc;
+	if (next_ms && sqlite3_prepare_v2(s->db,
+					  "SELECT coalesce(min(next_ms), 0) FROM outbox WHERE id IN ("
+					  NOTE_HEADS ")", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*next_ms = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return HS_ENOTFOUND;
+}
+
+/* Run sql with ?1 id, ?2 a, ?3 b, ?4 text; a statement may leave some unused
+ * (binding an absent parameter is a no-op). */
+static int note_update(struct store *s, const char *sql, int64_t id, int64_t a, int64_t b,
+		       const char *text, char *err)
+{
+	sqlite3_stmt *st;
+	int rc = HS_OK;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "update notification");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	bind_text(st, 4, text);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "update notification");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_note_delivered(struct store *s, int64_t id, int64_t now_ms, char *err)
+{
+	return note_update(s, "UPDATE outbox SET state = 'delivered', delivered_ms = ?2,"
+			   " attempts = attempts + 1, last_error = NULL"
+			   " WHERE id = ?1 AND state = 'pending'", id, now_ms, 0, NULL, err);
+}
+
+int store_note_failed(struct store *s, int64_t id, int64_t next_ms, int dead,
+		      const char *error, char *err)
+{
+	return note_update(s, "UPDATE outbox SET attempts = attempts + 1, next_ms = ?2,"
+			   " state = CASE WHEN ?3 THEN 'dead' ELSE state END, last_error = ?4"
+			   " WHERE id = ?1 AND state = 'pending'", id, next_ms, dead, error, err);
+}
+
+int store_note_list(struct store *s, const char *state, int limit, store_note_fn fn,
+		    void *ctx, char *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT " NOTE_COLUMNS " FROM outbox WHERE (?1 IS NULL OR state = ?1)"
+			       " ORDER BY id DESC LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "read notifications");
+	bind_text(st, 1, state);
+	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+	return walk_notes(s, st, fn, ctx, NULL, err);
+}
+
+int store_note_retry(struct store *s, int64_t id, int64_t now_ms, int *n, char *err)
+{
+	int rc = note_update(s, "UPDATE outbox SET state = 'pending', next_ms = 0, since_ms = ?2,"
+			     " attempts = 0, last_error = NULL"
+			     " WHERE state = 'dead' AND (?1 = 0 OR id = ?1)", id, now_ms, 0, NULL, err);
+
+	*n = rc ? 0 : sqlite3_changes(s->db);
+	if (!rc && id && !*n) {
+		hs_seterr(err, "no dead notification %lld", (long long)id);
+		rc = HS_ENOTFOUND;
+	}
+	return rc;
+}
+
+int store_note_purge(struct store *s, int64_t before_ms, char *err)
+{
+	return note_update(s, "DELETE FROM outbox WHERE state = 'delivered' AND delivered_ms < ?2",
+			   0, before_ms, 0, NULL, err);
+}
+
+int store_note_counts(struct store *s, const char *fabric, struct store_note_counts *out)
+{
+	sqlite3_stmt *st;
+	int rc = HS_EDB;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'dead'), 0),"
+			       " coalesce(min(CASE WHEN state = 'pending' THEN created_ms END), 0)"
+			       " FROM outbox WHERE state <> 'delivered' AND (?1 IS NULL OR fabric = ?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return HS_EDB;
+	bind_text(st, 1, fabric);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(st, 0);
+		out->dead = sqlite3_column_int64(st, 1);
+		out->oldest_pending_ms = sqlite3_column_int64(st, 2);
 		rc = HS_OK;
 	}
 	sqlite3_finalize(st);

@@ -275,7 +275,65 @@ struct store_op_counts {
 	int64_t failed;
 };
 
+/* fabric NULL: all fabrics. */
 int store_op_counts(struct store *s, const char *fabric, struct store_op_counts *out);
+
+/* ---- the NetBox outbox ------------------------------------------------ */
+
+/*
+ * While notifying is on, every change of the resource state (a resource
+ * created, changed or deleted, in store_resources_replace) adds a
+ * notification in the same transaction.  Its id is the change id NetBox
+ * sees: stable across retries, never reused.
+ */
+int store_notify_enable(struct store *s, int on, char *err);
+
+struct store_note {
+	int64_t id;             /* the change id */
+	const char *fabric;
+	int64_t seq;            /* the resource's sequence number (the API's cursor) */
+	const char *action;     /* created, updated, deleted */
+	const char *kind, *name, *path;
+	const char *blob_sha, *commit_sha, *origin;
+	const char *operation;  /* origin netbox: the operation, else NULL */
+	const char *spec;       /* the resource as JSON (deleted: as it was) */
+	const char *state;      /* pending, delivered, dead */
+	int attempts;
+	int64_t next_ms, since_ms, created_ms, delivered_ms;
+	const char *last_error;
+};
+
+typedef int (*store_note_fn)(const struct store_note *n, void *ctx);
+
+/*
+ * The next notification to send at now_ms: of the fabrics whose oldest
+ * pending notification is due, the oldest such one (so each fabric's go in
+ * order).  HS_OK after fn; HS_ENOTFOUND when none is due, with *next_ms (may
+ * be NULL) the time the next one is due, or 0 when nothing is pending.
+ */
+int store_note_next(struct store *s, int64_t now_ms, store_note_fn fn, void *ctx,
+		    int64_t *next_ms, char *err);
+int store_note_delivered(struct store *s, int64_t id, int64_t now_ms, char *err);
+/* A failed attempt: try again at next_ms, or dead-letter it (dead). */
+int store_note_failed(struct store *s, int64_t id, int64_t next_ms, int dead,
+		      const char *error, char *err);
+/* Notifications in state (NULL: any), newest first, at most limit. */
+int store_note_list(struct store *s, const char *state, int limit, store_note_fn fn,
+		    void *ctx, char *err);
+/* Put dead notification id (0: every dead one) back in the queue, its give-up
+ * window starting again at now_ms; *n how many.  HS_ENOTFOUND for an id that
+ * is not dead. */
+int store_note_retry(struct store *s, int64_t id, int64_t now_ms, int *n, char *err);
+/* Forget notifications delivered before before_ms. */
+int store_note_purge(struct store *s, int64_t before_ms, char *err);
+
+struct store_note_counts {
+	int64_t pending, dead;
+	int64_t oldest_pending_ms; /* created_ms of the oldest pending, 0 if none */
+};
+
+/* fabric NULL: all fabrics. */
+int store_note_counts(struct store *s, const char *fabric, struct store_note_counts *out);
 
 /* ---- redeliveries ---------------------------------------------------- */
 

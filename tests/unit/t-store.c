@@ -292,7 +292,108 @@ static void test_operations(void)
 	store_close(s);
 }
 
+struct notes_seen {
+	char text[1024];
+	int64_t first_id;
+};
+
+static int collect_note(const struct store_note *n, void *arg)
+{
+	struct notes_seen *ns = arg;
+	size_t len = strlen(ns->text);
+
+	if (!ns->first_id)
+		ns->first_id = n->id;
+	snprintf(ns->text + len, sizeof(ns->text) - len, "%s:%s:%s:%s ", n->fabric, n->action,
+		 n->name, n->state);
+	return 0;
+}
+
+static void replace(struct store *s, const char *fabric, const char *head,
+		    const char *const *names, const char *const *blobs, size_t n)
+{
+	struct store_resource r[8];
+	char err[HS_ERRBUF];
+
+	memset(r, 0, sizeof(r));
+	for (size_t i = 0; i < n; i++) {
+		r[i].kind = "VPC";
+		r[i].name = names[i];
+		r[i].path = names[i];
+		r[i].blob_sha = blobs[i];
+		r[i].spec = "{\"kind\":\"VPC\"}";
+		r[i].findings = "[]";
+		r[i].valid = 1;
+		r[i].origin = "git";
+	}
+	T_EQ_INT(store_resources_replace(s, fabric, head, r, n, err), HS_OK);
+}
+
+/* The outbox: one notification per change of the state while notifying is
+ * on, sent in order per fabric, retried, dead-lettered, retried by hand. */
+static void test_outbox(void)
+{
+	struct store *s = fresh("outbox");
+	struct store_fabric f1 = { "f1", "acme", "x", "main", "a", 7, 0, NULL };
+	struct store_fabric f2 = { "f2", "acme", "x", "main", "b", 7, 0, NULL };
+	const char *ab[] = { "a", "b" }, *b[] = { "b" }, *c[] = { "c" };
+	const char *s11[] = { "1111111111111111111111111111111111111111",
+			      "2222222222222222222222222222222222222222" };
+	const char *s2[] = { "3333333333333333333333333333333333333333" };
+	struct notes_seen ns = { "", 0 };
+	struct store_note_counts nc;
+	char err[HS_ERRBUF];
+	int64_t next = -1;
+	int n = 0;
+
+	T_EQ_INT(store_fabric_add(s, &f1, err), HS_OK);
+	T_EQ_INT(store_fabric_add(s, &f2, err), HS_OK);
+	replace(s, "f1", "h0", ab, s11, 2);        /* off: nothing queued */
+	T_EQ_INT(store_note_next(s, 0, collect_note, &ns, &next, err), HS_ENOTFOUND);
+	T_EQ_INT((int)next, 0);
+	T_EQ_INT(store_notify_enable(s, 1, err), HS_OK);
+	replace(s, "f1", "h1", ab, s11, 2);        /* the same: no change, nothing */
+	T_EQ_INT(store_note_next(s, 0, collect_note, &ns, NULL, err), HS_ENOTFOUND);
+	replace(s, "f1", "h2", b, s2, 1);          /* a deleted, b changed */
+	replace(s, "f2", "h2", c, s2, 1);          /* c created in another fabric */
+	T_EQ_INT(store_note_list(s, NULL, 10, collect_note, &ns, err), HS_OK);
+	T_EQ_STR(ns.text, "f2:created:c:pending f1:deleted:a:pending f1:updated:b:pending ");
+	/* f1's first change fails: f1 waits, f2 goes on */
+	memset(&ns, 0, sizeof(ns));
+	T_EQ_INT(store_note_next(s, 1000, collect_note, &ns, NULL, err), HS_OK);
+	T_EQ_STR(ns.text, "f1:updated:b:pending ");
+	T_EQ_INT(store_note_failed(s, ns.first_id, 5000, 0, "NetBox answered 503", err), HS_OK);
+	memset(&ns, 0, sizeof(ns));
+	T_EQ_INT(store_note_next(s, 1000, collect_note, &ns, NULL, err), HS_OK);
+	T_EQ_STR(ns.text, "f2:created:c:pending ");
+	T_EQ_INT(store_note_delivered(s, ns.first_id, 1000, err), HS_OK);
+	memset(&ns, 0, sizeof(ns));
+	T_EQ_INT(store_note_next(s, 1000, collect_note, &ns, &next, err), HS_ENOTFOUND);
+	T_EQ_INT((int)next, 5000);
+	T_EQ_INT(store_note_next(s, 5000, collect_note, &ns, NULL, err), HS_OK);
+	T_EQ_STR(ns.text, "f1:updated:b:pending ");
+	T_EQ_INT(store_note_failed(s, ns.first_id, 0, 1, "NetBox answered 503", err), HS_OK);
+	T_EQ_INT(store_note_counts(s, NULL, &nc), HS_OK);
+	T_EQ_INT((int)nc.pending, 1);
+	T_EQ_INT((int)nc.dead, 1);
+	T_EQ_INT(store_note_counts(s, "f2", &nc), HS_OK);
+	T_EQ_INT((int)(nc.pending + nc.dead), 0);
+	/* the dead one no longer holds f1 back: its next change goes */
+	memset(&ns, 0, sizeof(ns));
+	T_EQ_INT(store_note_next(s, 5000, collect_note, &ns, NULL, err), HS_OK);
+	T_EQ_STR(ns.text, "f1:deleted:a:pending ");
+	T_EQ_INT(store_note_retry(s, 0, 6000, &n, err), HS_OK);
+	T_EQ_INT(n, 1);
+	T_EQ_INT(store_note_retry(s, 12345, 6000, &n, err), HS_ENOTFOUND);
+	T_EQ_INT(store_note_purge(s, 2000, err), HS_OK); /* the delivered one */
+	memset(&ns, 0, sizeof(ns));
+	T_EQ_INT(store_note_list(s, "delivered", 10, collect_note, &ns, err), HS_OK);
+	T_EQ_STR(ns.text, "");
+	store_close(s);
+}
+
 const struct unit_test unit_tests[] = {
+	UNIT(test_outbox),
 	UNIT(test_operations),
 	UNIT(test_blob_cache_round_trip),
 	UNIT(test_migrate_is_idempotent_and_refuses_newer),
