@@ -26,7 +26,7 @@ static const char *const known_keys[] = {
 	"NETBOX_WEBHOOK_SECRET", "NETBOX_NOTIFY_PATH", "LOG_LEVEL", "LOG_FORMAT",
 	"HEDGESYNC_LEASE_SECONDS", "HEDGESYNC_JOB_ATTEMPTS",
 	"HEDGESYNC_TEST_HANDLERS", "HEDGESYNC_REDELIVER_SECONDS", "HEDGESYNC_WRITES_PER_MINUTE",
-	NULL,
+	"HEDGESYNC_NOTIFY_GIVE_UP_SECONDS", NULL,
 };
 
 struct kv {
@@ -264,6 +264,10 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_WRITES_PER_MINUTE", kv_get(&set, "HEDGESYNC_WRITES_PER_MINUTE"),
 		      80, 0, 1000, &cfg->writes_per_minute, msg))
+		rc = HS_EINVAL;
+	if (parse_int("HEDGESYNC_NOTIFY_GIVE_UP_SECONDS",
+		      kv_get(&set, "HEDGESYNC_NOTIFY_GIVE_UP_SECONDS"), 86400, 1, 30 * 86400,
+		      &cfg->notify_give_up_seconds, msg))
 		rc = HS_EINVAL;
 	if (parse_int("HEDGESYNC_JOB_ATTEMPTS", kv_get(&set, "HEDGESYNC_JOB_ATTEMPTS"),
 		      8, 1, 100, &cfg->job_attempts, msg))

@@ -30,6 +30,7 @@ struct hs_config {
 	char *log_level;
 	char *log_format;
 	int lease_seconds;      /* job lease, default 60 */
+	int notify_give_up_seconds; /* dead-letter a NetBox notification after this, default 86400 */
 	int writes_per_minute;  /* content-creating GitHub calls, default 80; 0: no budget */
 	int job_attempts;       /* attempts before dead-letter, default 8 */
 	int test_handlers;      /* HEDGESYNC_TEST_HANDLERS=1: the test-only event */

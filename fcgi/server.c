@@ -27,6 +27,7 @@
 #include "sync/intake.h"
 #include "sync/redeliver.h"
 #include "sync/queue.h"
+#include "sync/notify.h"
 #include "sync/store.h"
 
 #define STOP_GRACE_MS 20000
@@ -141,6 +142,14 @@ static void describe_metrics(struct hs_metrics *m)
 			    "Deliveries recorded in the database.");
 	hs_metrics_describe(m, "hedgesync_jobs", "gauge",
 			    "Jobs in the database by state (queued includes retries waiting).");
+	hs_metrics_describe(m, "hedgesync_netbox_outbox", "gauge",
+			    "NetBox notifications waiting (pending) or given up (dead).");
+	hs_metrics_describe(m, "hedgesync_netbox_outbox_oldest_seconds", "gauge",
+			    "Age of the oldest NetBox notification still waiting.");
+	hs_metrics_describe(m, "hedgesync_netbox_notifications_total", "counter",
+			    "NetBox notification attempts, by outcome.");
+	hs_metrics_describe(m, "hedgesync_operations", "gauge",
+			    "Change requests from NetBox and the API, by state.");
 	hs_metrics_describe(m, "hedgesync_job_attempts_total", "counter",
 			    "Job attempts started, by kind.");
 	hs_metrics_describe(m, "hedgesync_job_failures_total", "counter",
@@ -195,6 +204,7 @@ int server_run(const struct hs_config *cfg)
 	int sig = 0, status = 1, released, all_done = 1;
 	struct redeliverer rd;
 	const char *retry_base = getenv("HEDGESYNC_RETRY_BASE_MS");
+	char *notify_url = NULL;
 
 	memset(&app, 0, sizeof(app));
 	memset(&rd, 0, sizeof(rd));
@@ -249,6 +259,29 @@ int server_run(const struct hs_config *cfg)
 		gh_repolock_set_budget(app.env.gh_locks, cfg->writes_per_minute, 60000, ring);
 		free(ring);
 		app.env.github_api_url = cfg->github_api_url;
+	}
+	/* the outbox fills only while there is a NetBox to tell */
+	if (store_notify_enable(store, cfg->netbox_url != NULL, err)) {
+		hs_error("database %s: %s", cfg->db_path, err);
+		goto out;
+	}
+	if (cfg->netbox_url) {
+		struct notify_opts no = { 0 };
+
+		notify_url = hs_asprintf("%s%s%s", cfg->netbox_url,
+					 cfg->netbox_notify_path[0] == '/' ? "" : "/",
+					 cfg->netbox_notify_path);
+		no.db_path = cfg->db_path;
+		no.url = notify_url;
+		no.token = cfg->netbox_token;
+		no.retry_base_ms = retry_base ? atoi(retry_base) : 1000;
+		no.retry_max_ms = 600 * 1000;
+		no.give_up_ms = (int64_t)cfg->notify_give_up_seconds * 1000;
+		no.metrics = app.metrics;
+		if (notify_start(&no, &app.env.notifier, err)) {
+			hs_error("%s", err);
+			goto out;
+		}
 	}
 	if (intake_start(cfg->db_path, &app.intake, err)) {
 		hs_error("%s", err);
@@ -322,6 +355,10 @@ out:
 	if (all_done)
 		intake_stop(app.intake);
 	released = queue_stop(app.queue, STOP_GRACE_MS);
+	/* after the workers: they kick it */
+	notify_stop(app.env.notifier);
+	app.env.notifier = NULL;
+	free(notify_url);
 	if (released)
 		hs_warn("released %d unfinished jobs for a later run", released);
 	if (app.listen_fd >= 0) {

@@ -6,6 +6,7 @@
 #include "fcgi/http.h"
 #include "fcgi/routes.h"
 #include "github/base/buf.h"
+#include "github/base/clock.h"
 #include "github/base/err.h"
 #include "github/base/metrics.h"
 #include "sync/store.h"
@@ -36,6 +37,26 @@ void metrics_handle(struct http_req *r)
 		hs_metrics_set(m, "hedgesync_jobs", "state=\"dead\"", (double)st.dead);
 		hs_metrics_set(m, "hedgesync_jobs", "state=\"done\"", (double)st.done);
 		hs_metrics_set(m, "hedgesync_deliveries_stored", NULL, (double)st.deliveries);
+	}
+	{
+		struct store_note_counts nc;
+		struct store_op_counts oc;
+
+		if (store_note_counts(r->store, NULL, &nc) == HS_OK) {
+			int64_t age = nc.oldest_pending_ms ? hs_now_ms() - nc.oldest_pending_ms : 0;
+
+			hs_metrics_set(m, "hedgesync_netbox_outbox", "state=\"pending\"",
+				       (double)nc.pending);
+			hs_metrics_set(m, "hedgesync_netbox_outbox", "state=\"dead\"", (double)nc.dead);
+			hs_metrics_set(m, "hedgesync_netbox_outbox_oldest_seconds", NULL,
+				       age > 0 ? age / 1000.0 : 0);
+		}
+		if (store_op_counts(r->store, NULL, &oc) == HS_OK) {
+			hs_metrics_set(m, "hedgesync_operations", "state=\"queued\"", (double)oc.queued);
+			hs_metrics_set(m, "hedgesync_operations", "state=\"conflict\"",
+				       (double)oc.conflicts);
+			hs_metrics_set(m, "hedgesync_operations", "state=\"failed\"", (double)oc.failed);
+		}
 	}
 	hs_metrics_render(m, &out);
 	http_reply(r, 200, "text/plain; version=0.0.4", NULL, hs_buf_str(&out), out.len);

@@ -6,6 +6,7 @@
 struct hs_metrics;
 struct gh_auth;
 struct gh_repolock;
+struct notifier;
 
 struct sync_env {
 	const char *db_path;        /* every worker opens its own connection */
@@ -15,6 +16,7 @@ struct sync_env {
 	const char *github_api_url;
 	struct gh_auth *gh_auth;    /* shared token cache; NULL: no GitHub */
 	struct gh_repolock *gh_locks; /* shared per-repository serialization */
+	struct notifier *notifier;  /* the NetBox outbox's sender, or NULL */
 };
 
 #endif
