@@ -320,6 +320,7 @@ static void status_get(struct http_req *r, const char *fabric)
 	json_t *arr = json_array(), *f, *counts;
 	struct store_fabric_jobs jobs;
 	struct store_op_counts ops;
+	struct store_note_counts notes;
 	char err[HS_ERRBUF];
 	int rc = store_fabric_each(r->store, fabric, NULL, NULL, NULL, add_json, arr, err);
 
@@ -335,12 +336,16 @@ static void status_get(struct http_req *r, const char *fabric)
 	store_fabric_jobs(r->store, fabric, &jobs);
 	memset(&ops, 0, sizeof(ops));
 	store_op_counts(r->store, fabric, &ops);
-	http_json(r, 200, json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I}}", "fabric",
+	memset(&notes, 0, sizeof(notes));
+	store_note_counts(r->store, fabric, &notes);
+	http_json(r, 200, json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I},"
+				    " s:{s:I, s:I}}", "fabric",
 				    fabric, "head", json_object_get(f, "head"), "resources", counts,
 				    "jobs", "pending", (json_int_t)jobs.pending, "dead",
 				    (json_int_t)jobs.dead, "operations", "pending",
 				    (json_int_t)ops.queued, "conflicts", (json_int_t)ops.conflicts,
-				    "failed", (json_int_t)ops.failed));
+				    "failed", (json_int_t)ops.failed, "outbox", "pending",
+				    (json_int_t)notes.pending, "dead", (json_int_t)notes.dead));
 	json_decref(arr);
 }
 
@@ -425,10 +430,14 @@ static void fabric_one(struct http_req *r, const char *name, const char *rest)
 			fail(r, rc, err);
 		else
 			http_json(r, 200, json_pack("{s:s}", "deleted", name));
-	} else if (!strcmp(rest, "/ingest") && !strcmp(r->method, "POST")) {
+	} else if ((!strcmp(rest, "/ingest") || !strcmp(rest, "/resync")) &&
+		   !strcmp(r->method, "POST")) {
 		int64_t job = 0;
 
-		rc = fabric_queue_ingest(r->store, name, &job, err);
+		rc = !strcmp(rest, "/ingest") ? fabric_queue_ingest(r->store, name, &job, err)
+					      : fabric_queue_resync(r->store, name, &job, err);
+		if (!rc)
+			queue_notify(r->app->queue);
 		if (rc)
 			fail(r, rc, err);
 		else
@@ -441,7 +450,8 @@ static void fabric_one(struct http_req *r, const char *name, const char *rest)
 		status_get(r, name);
 	} else if (!strcmp(rest, "/changes") && !strcmp(r->method, "POST")) {
 		changes_post(r, name);
-	} else if (!*rest || !strcmp(rest, "/ingest") || !strncmp(rest, "/resources", 10) ||
+	} else if (!*rest || !strcmp(rest, "/ingest") || !strcmp(rest, "/resync") ||
+		   !strncmp(rest, "/resources", 10) ||
 		   !strcmp(rest, "/status") || !strcmp(rest, "/changes")) {
 		http_error(r, 405, "method_not_allowed", "this path does not take that method", NULL);
 	} else {

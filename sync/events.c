@@ -40,6 +40,7 @@ static const struct ev_handler handlers[] = {
 	{ "github.check_run", "check_run", check_run_actions, checkrun_handle_check_run, 0 },
 	{ "fabric.onboard", NULL, NULL, fabric_handle_onboard, 0 },
 	{ "fabric.ingest", NULL, NULL, fabric_handle_ingest, 0 },
+	{ "fabric.resync", NULL, NULL, fabric_handle_resync, 0 },
 	{ "netbox.change", NULL, NULL, chg_handle, 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };

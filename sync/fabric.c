@@ -17,6 +17,7 @@
 #include "sync/checkrun.h"
 #include "sync/emit.h"
 #include "sync/fabric.h"
+#include "sync/notify.h"
 #include "sync/finding.h"
 #include "sync/ingest_plan.h"
 #include "sync/kinds.h"
@@ -257,7 +258,8 @@ void fabric_copy_release(struct fabric_copy *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *err)
+static int queue_named(struct store *st, const char *kind, const char *name, int64_t *job,
+		       char *err)
 {
 	struct fabric_copy c;
 	int rc;
@@ -265,9 +267,19 @@ int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *
 	memset(&c, 0, sizeof(c));
 	rc = store_fabric_each(st, name, NULL, NULL, NULL, copy_fabric, &c, err);
 	if (rc == HS_OK)
-		rc = queue_job(st, "fabric.ingest", &c.f, job, err);
+		rc = queue_job(st, kind, &c.f, job, err);
 	fabric_copy_release(&c);
 	return rc;
+}
+
+int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *err)
+{
+	return queue_named(st, "fabric.ingest", name, job, err);
+}
+
+int fabric_queue_resync(struct store *st, const char *name, int64_t *job, char *err)
+{
+	return queue_named(st, "fabric.resync", name, job, err);
 }
 
 /* ---- reading the repository ------------------------------------------ */
@@ -374,142 +386,210 @@ static int cs_delete(struct ev_ctx *ctx, struct gh_changeset *cs, const char *di
 
 /* ---- the resource state ----------------------------------------------- */
 
+/* The state before a rebuild: its rows, found by path. */
 struct prev {
-	char **path, **blob, **origin, **op;
-	size_t n;
+	struct store_resource *v; /* strings owned (strs) */
+	char **strs;
+	size_t n, nstrs;
+	json_t *by_path;          /* path -> [row index, ...] */
 };
+
+static const char *prev_keep(struct prev *p, const char *s)
+{
+	if (!s)
+		return NULL;
+	p->strs = hs_realloc(p->strs, (p->nstrs + 1) * sizeof(char *));
+	return p->strs[p->nstrs++] = hs_strdup(s);
+}
 
 static int remember(const struct store_resource *r, void *arg)
 {
 	struct prev *p = arg;
+	struct store_resource *c;
+	json_t *list;
 
-	p->path = hs_realloc(p->path, (p->n + 1) * sizeof(char *));
-	p->blob = hs_realloc(p->blob, (p->n + 1) * sizeof(char *));
-	p->origin = hs_realloc(p->origin, (p->n + 1) * sizeof(char *));
-	p->op = hs_realloc(p->op, (p->n + 1) * sizeof(char *));
-	p->op[p->n] = r->operation ? hs_strdup(r->operation) : NULL;
-	p->path[p->n] = hs_strdup(r->path);
-	p->blob[p->n] = hs_strdup(r->blob_sha);
-	p->origin[p->n] = hs_strdup(r->origin);
+	p->v = hs_realloc(p->v, (p->n + 1) * sizeof(*p->v));
+	c = &p->v[p->n];
+	memset(c, 0, sizeof(*c));
+	c->kind = prev_keep(p, r->kind);
+	c->name = prev_keep(p, r->name);
+	c->path = prev_keep(p, r->path);
+	c->blob_sha = prev_keep(p, r->blob_sha);
+	c->spec = prev_keep(p, r->spec);
+	c->findings = prev_keep(p, r->findings);
+	c->origin = prev_keep(p, r->origin);
+	c->operation = prev_keep(p, r->operation);
+	c->valid = r->valid;
+	list = json_object_get(p->by_path, r->path);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(p->by_path, r->path, list);
+	}
+	json_array_append_new(list, json_integer((json_int_t)p->n));
 	p->n++;
 	return 0;
 }
 
 static void prev_release(struct prev *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->path[i]);
-		free(p->blob[i]);
-		free(p->origin[i]);
-		free(p->op[i]);
+	for (size_t i = 0; i < p->nstrs; i++)
+		free(p->strs[i]);
+	free(p->strs);
+	free(p->v);
+	json_decref(p->by_path);
+}
+
+/* The rows of the state before for path as it was at blob (a list of
+ * indices), or NULL when the file was not there or was another blob. */
+static json_t *prev_rows(const struct prev *p, const char *path, const char *blob)
+{
+	json_t *list = json_object_get(p->by_path, path);
+	json_t *first = json_array_get(list, 0);
+
+	if (!first || strcmp(p->v[json_integer_value(first)].blob_sha, blob))
+		return NULL;
+	return list;
+}
+
+/* A file's resources, parsed and validated, appended to *res. */
+struct rows {
+	struct store_resource *v;
+	size_t n;
+	char **owned;
+	size_t nowned;
+};
+
+static const char *rows_keep(struct rows *r, char *s)
+{
+	r->owned = hs_realloc(r->owned, (r->nowned + 1) * sizeof(char *));
+	return r->owned[r->nowned++] = s;
+}
+
+static struct store_resource *rows_add(struct rows *r)
+{
+	r->v = hs_realloc(r->v, (r->n + 1) * sizeof(*r->v));
+	memset(&r->v[r->n], 0, sizeof(*r->v));
+	return &r->v[r->n++];
+}
+
+static void rows_release(struct rows *r)
+{
+	for (size_t i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	free(r->owned);
+	free(r->v);
+}
+
+static int parse_managed(struct ev_ctx *ctx, const struct gh_repo *repo, struct arena *a,
+			 const struct gh_tree_entry *e, const char *rel, const char *origin,
+			 const char *operation, struct rows *out)
+{
+	struct hy_stream *ys = NULL;
+	struct fnd_list fl;
+	char *data = NULL;
+	size_t len = 0;
+	int rc = gh_git_get_blob(ctx->gh, repo, e->sha, RAW_FILE_MAX, &data, &len, ctx->err);
+
+	if (rc)
+		return gh_err_to_hs(rc);
+	fnd_list_init(&fl, 200);
+	if (hy_load(&ys, data, len, rel, NULL, a, &fl, NULL) == HS_OK) {
+		for (uint32_t d = 0; d < ys->ndocs; d++) {
+			struct val_res *v = val_doc(a, &ys->docs[d], rel, &fl);
+			struct store_resource *r;
+			json_t *spec, *fj;
+
+			if (!v || !v->kind || !v->kind->managed || !v->name)
+				continue;
+			spec = hy_to_json(ys->docs[d].root, NULL);
+			if (!spec)
+				continue;
+			fnd_resolve_paths(&fl);
+			fj = fnd_list_to_json(&fl);
+			r = rows_add(out);
+			r->kind = v->kind->name; /* the catalog's */
+			r->name = rows_keep(out, hs_strdup(v->name));
+			r->path = rows_keep(out, hs_strdup(rel));
+			r->blob_sha = rows_keep(out, hs_strdup(e->sha));
+			r->spec = rows_keep(out, json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS));
+			r->findings = rows_keep(out, json_dumps(fj, JSON_COMPACT));
+			r->valid = v->errors == 0;
+			r->origin = origin;
+			r->operation = operation ? rows_keep(out, hs_strdup(operation)) : NULL;
+			json_decref(fj);
+			json_decref(spec);
+		}
 	}
-	free(p->op);
-	free(p->path);
-	free(p->blob);
-	free(p->origin);
+	hy_stream_free(ys);
+	fnd_list_release(&fl);
+	free(data);
+	return HS_OK;
 }
 
 /*
- * Rebuild a fabric's resource state from managed/ at head.  A file whose
- * blob did not change keeps its origin; one hedgesync just wrote is
- * `written_origin`; anything else came from people: "git".
+ * Bring a fabric's resource state to managed/ at head, in one transaction.
+ * A file whose blob is the one the state already has keeps its rows as
+ * they are (unless full: then every file is read and validated again, as
+ * `resync` does); other files are read (blob cache) and validated.  Its
+ * origin: hedgesync just wrote it (`written`): written_origin; an
+ * operation recorded writing that blob: "netbox"; else people: "git".
  */
 static int rebuild_state(struct ev_ctx *ctx, const struct store_fabric *f,
 			 const struct gh_repo *r, const char *head, const struct gh_tree *tree,
-			 const struct gh_changeset *written, const char *written_origin)
+			 const struct gh_changeset *written, const char *written_origin, int full)
 {
-	struct store_resource *res = NULL;
 	struct prev prev = { 0 };
-	size_t n = 0;
+	struct rows rows = { 0 };
 	struct arena *a = arena_new();
-	char **owned = NULL;
-	size_t nowned = 0;
+	json_t *wrote = json_object();
 	int rc = HS_OK;
 
+	prev.by_path = json_object();
 	store_resource_each(ctx->store, f->name, remember, &prev, NULL);
+	for (size_t w = 0; written && w < written->n; w++)
+		if (!written->v[w].delete)
+			json_object_set_new(wrote, written->v[w].path, json_true());
 	for (size_t i = 0; i < tree->n; i++) {
 		const struct gh_tree_entry *e = &tree->v[i];
 		const char *rel = e->type == GH_OBJ_BLOB ? rel_of(f->directory, e->path) : NULL;
-		struct hy_stream *ys = NULL;
-		struct fnd_list fl;
-		char *data = NULL;
-		size_t len = 0;
+		const char *origin = "git", *operation = NULL;
+		json_t *same;
+		char opbuf[64];
+		size_t k;
+		json_t *ix;
 
 		if (!rel || strncmp(rel, "managed/", 8) || !is_yaml(rel))
 			continue;
-		rc = gh_git_get_blob(ctx->gh, r, e->sha, RAW_FILE_MAX, &data, &len, ctx->err);
-		if (rc) {
-			rc = gh_err_to_hs(rc);
+		same = prev_rows(&prev, rel, e->sha);
+		if (same && !full) {
+			json_array_foreach(same, k, ix)
+				*rows_add(&rows) = prev.v[json_integer_value(ix)];
+			continue;
+		}
+		if (same) {
+			/* the same blob: the same origin, whatever the rules say now */
+			const struct store_resource *p = &prev.v[json_integer_value(json_array_get(same, 0))];
+
+			origin = p->origin;
+			operation = p->operation;
+		} else if (json_object_get(wrote, e->path)) {
+			origin = written_origin;
+		} else if (store_op_writer(ctx->store, f->name, e->path, e->sha, opbuf) == HS_OK) {
+			origin = "netbox";
+			operation = opbuf;
+		}
+		rc = parse_managed(ctx, r, a, e, rel, origin, operation, &rows);
+		if (rc)
 			goto out;
-		}
-		fnd_list_init(&fl, 200);
-		if (hy_load(&ys, data, len, rel, NULL, a, &fl, NULL) == HS_OK) {
-			for (uint32_t d = 0; d < ys->ndocs; d++) {
-				struct val_res *v = val_doc(a, &ys->docs[d], rel, &fl);
-				json_t *spec;
-				const char *origin = "git", *operation;
-				char *s_spec, *s_find, opbuf[64];
-
-				if (!v || !v->kind || !v->kind->managed || !v->name)
-					continue;
-				spec = hy_to_json(ys->docs[d].root, NULL);
-				if (!spec)
-					continue;
-				for (size_t p = 0; p < prev.n; p++)
-					if (!strcmp(prev.path[p], rel) && !strcmp(prev.blob[p], e->sha))
-						origin = prev.origin[p];
-				for (size_t w = 0; written && w < written->n; w++) {
-					const char *wrel = rel_of(f->directory, written->v[w].path);
-
-					if (wrel && !strcmp(wrel, rel) && !written->v[w].delete)
-						origin = written_origin;
-				}
-				operation = NULL;
-				if (!strcmp(origin, "git") &&
-				    store_op_writer(ctx->store, f->name, e->path, e->sha, opbuf) == HS_OK) {
-					origin = "netbox";
-					operation = opbuf;
-				} else if (!strcmp(origin, "netbox")) {
-					for (size_t p = 0; p < prev.n; p++)
-						if (!strcmp(prev.path[p], rel) && !strcmp(prev.blob[p], e->sha))
-							operation = prev.op[p];
-				}
-				fnd_resolve_paths(&fl);
-				s_spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
-				{
-					json_t *fj = fnd_list_to_json(&fl);
-
-					s_find = json_dumps(fj, JSON_COMPACT);
-					json_decref(fj);
-				}
-				json_decref(spec);
-				res = hs_realloc(res, (n + 1) * sizeof(*res));
-				memset(&res[n], 0, sizeof(*res));
-				owned = hs_realloc(owned, (nowned + 7) * sizeof(char *));
-				res[n].kind = owned[nowned++] = hs_strdup(v->kind->name);
-				res[n].name = owned[nowned++] = hs_strdup(v->name);
-				res[n].path = owned[nowned++] = hs_strdup(rel);
-				res[n].blob_sha = owned[nowned++] = hs_strdup(e->sha);
-				res[n].spec = owned[nowned++] = s_spec;
-				res[n].findings = owned[nowned++] = s_find;
-				res[n].valid = v->errors == 0;
-				res[n].origin = origin;
-				res[n].operation = operation ? owned[nowned++] = hs_strdup(operation) : NULL;
-				n++;
-			}
-		}
-		hy_stream_free(ys);
-		fnd_list_release(&fl);
-		free(data);
 	}
-	rc = store_resources_replace(ctx->store, f->name, head, res, n, ctx->err);
-	/* origins point into prev: release it only now */
+	rc = store_resources_replace(ctx->store, f->name, head, rows.v, rows.n, ctx->err);
+	if (rc == HS_OK)
+		notify_kick(ctx->env->notifier);
 out:
+	/* rows may point into prev: release it only now */
+	rows_release(&rows);
 	prev_release(&prev);
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(res);
+	json_decref(wrote);
 	arena_free(a);
 	return rc;
 }
@@ -708,9 +788,9 @@ static int ingest_fabric(struct ev_ctx *ctx, const struct store_fabric *f, const
 				rc = gh_err_to_hs(rc);
 				goto out;
 			}
-			rc = rebuild_state(ctx, f, &ir.repo, res.commit, &ir.tree, &cs, "ingestion");
+			rc = rebuild_state(ctx, f, &ir.repo, res.commit, &ir.tree, &cs, "ingestion", 0);
 		} else {
-			rc = rebuild_state(ctx, f, &ir.repo, head, &ir.tree, NULL, NULL);
+			rc = rebuild_state(ctx, f, &ir.repo, head, &ir.tree, NULL, NULL, 0);
 		}
 	}
 out:
@@ -907,6 +987,44 @@ static int fabric_job(struct ev_ctx *ctx, int onboard)
 		op_id(ctx, "ingest", id, sizeof(id));
 		rc = ingest_fabric(ctx, &c.f, id);
 	}
+	fabric_copy_release(&c);
+	return rc;
+}
+
+/* The resource state read again from the branch head: every managed file
+ * parsed and validated, whatever the state held. */
+int fabric_handle_resync(struct ev_ctx *ctx)
+{
+	struct fabric_copy c;
+	struct gh_tree tree;
+	struct gh_commit commit = { 0 };
+	struct gh_repo repo;
+	gh_sha head;
+	int rc = need_github(ctx);
+
+	if (rc)
+		return rc;
+	rc = fabric_from_job(ctx, &c);
+	if (rc == 1)
+		return HS_OK;
+	if (rc)
+		return rc;
+	gh_tree_init(&tree);
+	repo.owner = c.f.owner;
+	repo.name = c.f.repo;
+	repo.installation_id = c.f.installation_id;
+	rc = gh_git_get_ref(ctx->gh, &repo, c.f.branch, head, ctx->err);
+	if (!rc)
+		rc = gh_git_get_commit(ctx->gh, &repo, head, &commit, ctx->err);
+	if (!rc)
+		rc = gh_git_get_tree(ctx->gh, &repo, commit.tree, 1, &tree, ctx->err);
+	rc = gh_err_to_hs(rc);
+	if (!rc)
+		rc = rebuild_state(ctx, &c.f, &repo, head, &tree, NULL, NULL, 1);
+	if (!rc)
+		hs_log(HS_LOG_INFO, "fabric", c.f.name, "resource state read again at %s", head);
+	gh_commit_release(&commit);
+	gh_tree_release(&tree);
 	fabric_copy_release(&c);
 	return rc;
 }

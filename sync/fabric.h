@@ -76,9 +76,16 @@ void fabric_list_release(struct fabric_list *l); /* accepts NULL */
 /* Queue ingestion of a fabric's raw/ (REST and CLI "ingest"). */
 int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *err);
 
-/* Job handlers (kinds "fabric.onboard", "fabric.ingest", "github.push",
- * "github.installation"). */
+/* Queue reading the fabric's resource state again from its branch head
+ * (REST "resync"): every managed file parsed and validated anew; the result
+ * equals the state built push by push, and only real differences are
+ * notified. */
+int fabric_queue_resync(struct store *st, const char *name, int64_t *job, char *err);
+
+/* Job handlers (kinds "fabric.onboard", "fabric.ingest", "fabric.resync",
+ * "github.push", "github.installation"). */
 int fabric_handle_onboard(struct ev_ctx *ctx);
+int fabric_handle_resync(struct ev_ctx *ctx);
 int fabric_handle_ingest(struct ev_ctx *ctx);
 int fabric_handle_push(struct ev_ctx *ctx);
 int fabric_handle_installation(struct ev_ctx *ctx);
