@@ -9,6 +9,7 @@
 #include "fcgi/config.h"
 #include "fcgi/server.h"
 #include "github/base/buf.h"
+#include "github/base/clock.h"
 #include "github/base/err.h"
 #include "github/app_auth.h"
 #include "github/base/log.h"
@@ -33,6 +34,7 @@ static int cmd_validate(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_fabrics(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_ingest(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_operations(const struct hs_config *cfg, int argc, char **argv);
+static int cmd_notifications(const struct hs_config *cfg, int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{ "serve", cmd_serve, 2, "serve [--config FILE]",
@@ -49,6 +51,9 @@ static const struct cmd cmds[] = {
 	{ "operations", cmd_operations, 1,
 	  "operations list [--fabric NAME] [--state STATE] [--limit N] | operations show ID",
 	  "Show change requests from NetBox and the API, and how each ended." },
+	{ "notifications", cmd_notifications, 1,
+	  "notifications list [--pending | --dead] [--limit N] | notifications retry ID|--all",
+	  "Show the NetBox outbox; send dead-lettered notifications again." },
 	{ "validate", cmd_validate, 0, "validate [--format text|github|json] PATH...",
 	  "Check fabric YAML files or fabric directories offline; exit 1 on errors." },
 	{ "ingest", cmd_ingest, 0, "ingest --dry-run DIR",
@@ -400,6 +405,71 @@ static int cmd_operations(const struct hs_config *cfg, int argc, char **argv)
 	if (open_db(cfg, &st))
 		return 1;
 	rc = store_op_list(st, fabric, state, limit, print_op, NULL, err);
+	if (rc)
+		fprintf(stderr, "hedgesync: %s\n", err);
+	store_close(st);
+	return rc ? 1 : 0;
+}
+
+static int print_note(const struct store_note *n, void *arg)
+{
+	char when[32];
+	time_t t = (time_t)(n->created_ms / 1000);
+	struct tm tm;
+
+	(void)arg;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-8lld %-16s %-9s %-8s %s/%s %s %d %s\n", (long long)n->id, n->fabric, n->state,
+	       n->action, n->kind, n->name, when, n->attempts, n->last_error ? n->last_error : "");
+	return 0;
+}
+
+static int cmd_notifications(const struct hs_config *cfg, int argc, char **argv)
+{
+	static const char *const usage_line =
+		"usage: hedgesync notifications list [--pending | --dead] [--limit N]"
+		" | notifications retry ID|--all\n";
+	struct store *st = NULL;
+	char err[HS_ERRBUF] = "";
+	const char *state = NULL;
+	int limit = 50, rc, n = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "retry")) {
+		char *end;
+		long long id = strcmp(argv[2], "--all") ? strtoll(argv[2], &end, 10) : 0;
+
+		if (strcmp(argv[2], "--all") && (*end || id <= 0)) {
+			fputs(usage_line, stderr);
+			return 2;
+		}
+		if (open_db(cfg, &st))
+			return 1;
+		rc = store_note_retry(st, id, hs_now_ms(), &n, err);
+		if (rc)
+			fprintf(stderr, "hedgesync: %s\n", err);
+		else
+			printf("%d notification%s queued again\n", n, n == 1 ? "" : "s");
+		store_close(st);
+		return rc ? 1 : 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "list")) {
+		fputs(usage_line, stderr);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--pending") || !strcmp(argv[i], "--dead")) {
+			state = argv[i] + 2;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--limit")) {
+			limit = atoi(argv[++i]);
+		} else {
+			fputs(usage_line, stderr);
+			return 2;
+		}
+	}
+	if (open_db(cfg, &st))
+		return 1;
+	rc = store_note_list(st, state, limit, print_note, NULL, err);
 	if (rc)
 		fprintf(stderr, "hedgesync: %s\n", err);
 	store_close(st);
