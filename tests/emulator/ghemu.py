@@ -2030,6 +2030,38 @@ def admin(emu, method, path, query, body):
             emu.send_check_suite(meta, pr["head"]["ref"], before, pr["head"]["sha"], [pr],
                                  sender)
         return 200, pr
+    if key == ("POST", "/_admin/pulls/merge"):
+        # GitHub's merge button: a merge commit on the base branch (its push
+        # webhook), then pull_request closed with merged true
+        owner, name = b["repo"].split("/", 1)
+        meta, repo = emu.repo(owner, name)
+        pr = emu.pulls.get(meta["full_name"].lower(), {}).get(int(b["number"]))
+        want(pr and pr["state"] == "open", 404 if not pr else 405,
+             "no such pull request" if not pr else "Pull Request is not mergeable")
+        sender = emu.user(b.get("user", pr["user"]["login"]))
+        base_ref, head_sha = pr["base"]["ref"], repo.head(pr["head"]["ref"])
+        for _ in range(20):
+            old = repo.head(base_ref)
+            tree = repo.merge_tree(old, head_sha)
+            want(tree, 405, "Merge conflict")
+            who = {"name": sender["login"], "email": "%s@example.com" % sender["login"],
+                   "date": iso_utc(emu.now())}
+            msg = "Merge pull request #%d from %s/%s\n\n%s" % (
+                pr["number"], owner, pr["head"]["ref"], pr["title"])
+            new = repo.commit_tree(tree, [old, head_sha], msg, who, who)
+            if repo.update_ref(base_ref, new, old):
+                break
+        else:
+            raise ApiError(409, "base branch kept moving")
+        emu.ref_moved(meta, base_ref, old, new, sender)
+        with emu.lock:
+            now = iso_utc(emu.now())
+            pr.update(state="closed", merged=True, merged_at=now, closed_at=now,
+                      updated_at=now, merge_commit_sha=new)
+            pr["head"]["sha"] = head_sha
+            emu.touch()
+        emu.send_pull_request(meta, pr, "closed", sender)
+        return 200, {"sha": new, "merged": True, "message": "Pull Request successfully merged"}
     if key == ("GET", "/_admin/check-runs"):
         with emu.lock:
             runs = [dict(r) for r in emu.check_runs.values()
@@ -2201,6 +2233,13 @@ class GitHubEmulator:
         if sender:
             o["sender"] = sender
         return self.admin("POST", "/_admin/commit", o)["sha"]
+
+    def merge_pull(self, repo, number, user=None):
+        """Merge pull request number with a merge commit, as GitHub's button does."""
+        o = {"repo": repo, "number": number}
+        if user:
+            o["user"] = user
+        return self.admin("POST", "/_admin/pulls/merge", o)["sha"]
 
     def configure(self, **kw):
         return self.admin("POST", "/_admin/config", kw)

@@ -240,6 +240,14 @@ class Repo:
             args += ["-p", p]
         return self.git(*args, input=message.encode(), env=env).decode().strip()
 
+    def merge_tree(self, ours, theirs):
+        """The tree of merging theirs into ours, or None when they conflict."""
+        rc, out = self.git("merge-tree", "--write-tree", "--no-messages", ours, theirs,
+                           check=False)
+        if rc != 0:
+            return None
+        return out.decode().split("\n", 1)[0].strip()
+
     def read_commit(self, sha):
         raw = self.git("cat-file", "commit", sha).decode("utf-8", "replace")
         head, _, message = raw.partition("\n\n")

@@ -13,6 +13,7 @@ Two halves, as NetBox has them:
     status, answer = nb.send(url, body)
     nb.received()          # what hedgesync sent
     nb.fail(503, count=5)  # answer 503 to the next 5 requests
+    nb.fail_for(503, 3.0)  # ... or to everything for 3 seconds
     nb.stop()
 """
 import hashlib
@@ -86,6 +87,7 @@ class NetBoxStandIn:
         self._lock = threading.Lock()
         self._received = []
         self._fail = []  # statuses to answer with, next first
+        self._fail_until = (200, 0.0)  # (status, monotonic deadline)
         self._server = None
         self.url = None
 
@@ -125,7 +127,12 @@ class NetBoxStandIn:
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n)
                 with owner._lock:
-                    status = owner._fail.pop(0) if owner._fail else 200
+                    if owner._fail:
+                        status = owner._fail.pop(0)
+                    elif time.monotonic() < owner._fail_until[1]:
+                        status = owner._fail_until[0]
+                    else:
+                        status = 200
                     try:
                         parsed = json.loads(raw)
                     except ValueError:
@@ -154,6 +161,11 @@ class NetBoxStandIn:
     def fail(self, status, count=1):
         with self._lock:
             self._fail.extend([status] * count)
+
+    def fail_for(self, status, seconds):
+        """Answer status to everything for the next `seconds`."""
+        with self._lock:
+            self._fail_until = (status, time.monotonic() + seconds)
 
     def received(self, accepted_only=True):
         with self._lock:
