@@ -847,8 +847,11 @@ static int onboard_build(void *arg, const char *head, struct gh_changeset *cs, c
 		rc = cs_put(ctx, cs, dir, ".hnp/manifest.yaml", m, strlen(m));
 		free(m);
 	}
-	if (!rc && !has_log)
-		rc = cs_put(ctx, cs, dir, ".hnp/archive-log.yaml", "version: 1\nentries: []\n", 24);
+	if (!rc && !has_log) {
+		static const char empty_log[] = "version: 1\nentries: []\n";
+
+		rc = cs_put(ctx, cs, dir, ".hnp/archive-log.yaml", empty_log, sizeof(empty_log) - 1);
+	}
 	/* loose YAML directly in the fabric directory goes to raw/ */
 	for (size_t i = 0; i < tree.n && !rc; i++) {
 		const struct gh_tree_entry *e = &tree.v[i];

@@ -117,6 +117,10 @@ def test_register_onboards_in_one_commit_and_again_in_none():
     # one onboarding commit, one ingestion commit of the moved file
     assert len(commits) == before + 2, commits
     assert "Onboard fabric dc1" in commits[1] and "Hedgesync" not in commits[1].split("|")[0]
+    added = GH.git(repo, "log", "--format=%H", "--diff-filter=A", "main", "--",
+                   "network/dc1/.hnp/archive-log.yaml").split()
+    assert GH.git(repo, "show", added[-1] + ":network/dc1/.hnp/archive-log.yaml") == \
+        "version: 1\nentries: []\n"  # text, no stray NUL
     # forget and register again: state comes back, no commit is made
     state = S.query("SELECT kind, name, blob_sha FROM resources WHERE fabric = 'dc1' ORDER BY 1, 2")
     assert state
