@@ -2030,6 +2030,31 @@ def admin(emu, method, path, query, body):
             emu.send_check_suite(meta, pr["head"]["ref"], before, pr["head"]["sha"], [pr],
                                  sender)
         return 200, pr
+    if key == ("POST", "/_admin/check-runs/action"):
+        # a person clicks one of a check run's action buttons: GitHub sends
+        # check_run requested_action to the App that made the run
+        run = emu.check_runs.get(int(b["id"]))
+        want(run, 404, "no such check run")
+        want(any(a.get("identifier") == b["identifier"] for a in run.get("actions", [])), 422,
+             "the check run has no action %r" % b["identifier"])
+        meta = emu.repos[run["repo"]]
+        repo = Repo(meta["path"])
+        sender = emu.user(b.get("user", "octocat"))
+        prs = [emu.pr_min(meta, p) for p in emu.pulls.get(run["repo"], {}).values()
+               if p["state"] == "open" and p["head"]["sha"] == run["head_sha"]]
+        branch = next((br for br in repo.branches() if repo.head(br) == run["head_sha"]), None)
+        obj = run_obj(emu, run)
+        obj["pull_requests"] = prs
+        obj["check_suite"].update(head_branch=branch, head_sha=run["head_sha"])
+        payload = {"action": "requested_action", "check_run": obj,
+                   "requested_action": {"identifier": b["identifier"]},
+                   "repository": emu.repo_obj(meta), "sender": sender}
+        inst = emu.installation_for(meta["full_name"])
+        if inst:
+            payload["installation"] = {"id": inst["id"], "node_id": "I_%d" % inst["id"]}
+        emu.queue_delivery("check_run", "requested_action", payload,
+                           inst["id"] if inst else None, meta["id"])
+        return 202, {"queued": True}
     if key == ("POST", "/_admin/pulls/merge"):
         # GitHub's merge button: a merge commit on the base branch (its push
         # webhook), then pull_request closed with merged true
@@ -2233,6 +2258,11 @@ class GitHubEmulator:
         if sender:
             o["sender"] = sender
         return self.admin("POST", "/_admin/commit", o)["sha"]
+
+    def click_check_run_action(self, run_id, identifier, user="octocat"):
+        """Press a check run's action button (sends check_run requested_action)."""
+        return self.admin("POST", "/_admin/check-runs/action",
+                          {"id": run_id, "identifier": identifier, "user": user})
 
     def merge_pull(self, repo, number, user=None):
         """Merge pull request number with a merge commit, as GitHub's button does."""
