@@ -25,6 +25,11 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("BUILD", "build")
 BINARY = os.path.join(TOP, BUILD, "hedgesync")
 SECRET = "It's a Secret to Everybody"
+# Every stack's log is kept here with the secrets it was given, for the
+# suite-wide search of test_zz_secrets.py (run.py empties it first).
+SUITE_LOGS = os.path.join(TOP, BUILD, "test-logs")
+SECRET_KEYS = ("WEBHOOK_SECRET", "WEBHOOK_SECRET_PREVIOUS", "NETBOX_WEBHOOK_SECRET",
+               "NETBOX_TOKEN", "PRIVATE_KEY")
 
 
 def free_port():
@@ -110,6 +115,7 @@ class Stack:
         self.proc = None
         self.nginx = None
         self.log = None
+        self.extra_secrets = []  # e.g. installation tokens the emulator issued
 
     # -- processes --------------------------------------------------------
     def start(self):
@@ -193,11 +199,33 @@ class Stack:
                 self.nginx.wait()
         if self.log:
             self.log.close()
+        self.keep_for_secret_scan()
         log_tail = self.read_log()[-4000:] if bad and os.path.exists(self.log_path) else ""
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
         if bad:
             raise AssertionError(f"hedgesync {bad}:\n{log_tail}")
+
+    def secrets(self):
+        """Every secret this stack was given: settings, API tokens, the App
+        key (each line of its body), and what the emulator issued."""
+        out = [self.env[k] for k in SECRET_KEYS if self.env.get(k)]
+        out += [t for t in self.env.get("HEDGESYNC_API_TOKENS", "").split(",") if t]
+        key = self.env.get("PRIVATE_KEY_PATH")
+        if key and os.path.exists(key):
+            with open(key) as f:
+                out += [line.strip() for line in f if len(line.strip()) >= 40
+                        and not line.startswith("-----")]
+        return out + list(self.extra_secrets)
+
+    def keep_for_secret_scan(self):
+        if not os.path.exists(self.log_path):
+            return
+        os.makedirs(SUITE_LOGS, exist_ok=True)
+        name = os.path.basename(self.dir)
+        shutil.copy(self.log_path, os.path.join(SUITE_LOGS, name + ".log"))
+        with open(os.path.join(SUITE_LOGS, name + ".secrets.json"), "w") as f:
+            json.dump(self.secrets(), f)
 
     def __enter__(self):
         return self.start()
@@ -310,6 +338,11 @@ class GitHubStack:
 
     def stop(self):
         try:
+            try:
+                self.stack.extra_secrets += [t["token"] for t in
+                                             self.gh.admin("GET", "/_admin/tokens?reveal=1")]
+            except Exception:
+                pass  # the emulator is gone: no tokens to look for
             self.stack.stop()
         finally:
             self.gh.stop()

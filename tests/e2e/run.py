@@ -8,6 +8,7 @@ raising (assert).  Output is TAP-like and ends with "N passed, N failed".
 """
 import importlib.util
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -26,6 +27,9 @@ def load(path):
 
 def main(argv):
     filters = argv[1:]
+    # a fresh place for the logs the secrets test searches
+    import harness
+    shutil.rmtree(harness.SUITE_LOGS, ignore_errors=True)
     passed = failed = n = 0
     for fname in sorted(os.listdir(HERE)):
         if not (fname.startswith("test_") and fname.endswith(".py")):

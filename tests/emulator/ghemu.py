@@ -2093,9 +2093,11 @@ def admin(emu, method, path, query, body):
                     if not q.get("repo") or r["repo"] == q["repo"].lower()]
         return 200, runs
     if key == ("GET", "/_admin/tokens"):
+        reveal = q.get("reveal") == "1"
         with emu.lock:
-            return 200, [{"installation": v["installation"], "expires": v["expires"],
-                          "length": len(t)} for t, v in emu.tokens.items()]
+            return 200, [dict({"installation": v["installation"], "expires": v["expires"],
+                               "length": len(t)}, **({"token": t} if reveal else {}))
+                         for t, v in emu.tokens.items()]
     if key == ("POST", "/_admin/shutdown"):
         threading.Thread(target=emu.server.shutdown, daemon=True).start()
         return 200, {"ok": True}
