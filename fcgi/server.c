@@ -24,6 +24,7 @@
 #include "github/app_auth.h"
 #include "github/repolock.h"
 #include "github/http.h"
+#include "sync/fabric.h"
 #include "sync/intake.h"
 #include "sync/redeliver.h"
 #include "sync/queue.h"
@@ -301,6 +302,15 @@ int server_run(const struct hs_config *cfg)
 		goto out;
 	}
 
+	{
+		/* pushes lost with a previous process: each fabric checks its branch */
+		int n = 0;
+
+		if (fabric_queue_catchup(store, &n, err))
+			hs_warn("catch-up of fabrics: %s", err);
+		else if (n)
+			queue_notify(app.queue);
+	}
 	threads = hs_calloc((size_t)cfg->threads, sizeof(*threads));
 	for (int i = 0; i < cfg->threads; i++) {
 		threads[i].app = &app;

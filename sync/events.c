@@ -41,6 +41,7 @@ static const struct ev_handler handlers[] = {
 	{ "fabric.onboard", NULL, NULL, fabric_handle_onboard, 0 },
 	{ "fabric.ingest", NULL, NULL, fabric_handle_ingest, 0 },
 	{ "fabric.resync", NULL, NULL, fabric_handle_resync, 0 },
+	{ "fabric.catchup", NULL, NULL, fabric_handle_catchup, 0 },
 	{ "netbox.change", NULL, NULL, chg_handle, 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };

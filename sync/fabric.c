@@ -282,6 +282,25 @@ int fabric_queue_resync(struct store *st, const char *name, int64_t *job, char *
 	return queue_named(st, "fabric.resync", name, job, err);
 }
 
+static int queue_catchup(const struct store_fabric *f, void *arg)
+{
+	void **a = arg;
+
+	if (!f->head)
+		return 0; /* not onboarded: its onboarding job is still queued */
+	if (queue_job(a[0], "fabric.catchup", f, NULL, a[1]) == HS_OK)
+		(*(int *)a[2])++;
+	return 0;
+}
+
+int fabric_queue_catchup(struct store *st, int *n, char *err)
+{
+	void *a[3] = { st, err, n };
+
+	*n = 0;
+	return store_fabric_each(st, NULL, NULL, NULL, NULL, queue_catchup, a, err);
+}
+
 /* ---- reading the repository ------------------------------------------ */
 
 /* path relative to the fabric directory, or NULL when outside it */
@@ -987,6 +1006,37 @@ static int fabric_job(struct ev_ctx *ctx, int onboard)
 		rc = onboard_fabric(ctx, &c.f, id);
 	}
 	if (rc == HS_OK) {
+		op_id(ctx, "ingest", id, sizeof(id));
+		rc = ingest_fabric(ctx, &c.f, id);
+	}
+	fabric_copy_release(&c);
+	return rc;
+}
+
+/* After a restart: a fabric whose branch moved past its state (a push whose
+ * delivery was lost with the process) is ingested, as its push would have. */
+int fabric_handle_catchup(struct ev_ctx *ctx)
+{
+	struct fabric_copy c;
+	struct gh_repo repo;
+	gh_sha head;
+	char id[64];
+	int rc = need_github(ctx);
+
+	if (rc)
+		return rc;
+	rc = fabric_from_job(ctx, &c);
+	if (rc == 1)
+		return HS_OK;
+	if (rc)
+		return rc;
+	repo.owner = c.f.owner;
+	repo.name = c.f.repo;
+	repo.installation_id = c.f.installation_id;
+	rc = gh_err_to_hs(gh_git_get_ref(ctx->gh, &repo, c.f.branch, head, ctx->err));
+	if (!rc && (!c.f.head || strcmp(head, c.f.head))) {
+		hs_log(HS_LOG_INFO, "fabric", c.f.name, "branch %s moved to %s while its state is at"
+		       " %s: ingesting", c.f.branch, head, c.f.head ? c.f.head : "nothing");
 		op_id(ctx, "ingest", id, sizeof(id));
 		rc = ingest_fabric(ctx, &c.f, id);
 	}

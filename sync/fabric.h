@@ -82,9 +82,15 @@ int fabric_queue_ingest(struct store *st, const char *name, int64_t *job, char *
  * notified. */
 int fabric_queue_resync(struct store *st, const char *name, int64_t *job, char *err);
 
+/* Queue a catch-up of every onboarded fabric (at start): one whose branch
+ * moved past its state while no push reached hedgesync is ingested.  *n
+ * gets how many were queued. */
+int fabric_queue_catchup(struct store *st, int *n, char *err);
+
 /* Job handlers (kinds "fabric.onboard", "fabric.ingest", "fabric.resync",
- * "github.push", "github.installation"). */
+ * "fabric.catchup", "github.push", "github.installation"). */
 int fabric_handle_onboard(struct ev_ctx *ctx);
+int fabric_handle_catchup(struct ev_ctx *ctx);
 int fabric_handle_resync(struct ev_ctx *ctx);
 int fabric_handle_ingest(struct ev_ctx *ctx);
 int fabric_handle_push(struct ev_ctx *ctx);

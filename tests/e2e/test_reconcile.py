@@ -302,3 +302,21 @@ def test_a_netbox_edit_comes_back_with_origin_netbox_and_its_operation():
     got = wait_notes(fab, 1)
     assert got[-1]["origin"] == "netbox" and got[-1]["operation"] == op["id"], got
     assert got[-1]["commit"] == op["commit"]["sha"]
+
+
+def test_a_push_lost_while_hedgesync_was_down_is_caught_up_at_start():
+    """Redelivery is off in this stack: the catch-up at start alone must find
+    that the branch moved past the state."""
+    repo, fab = new_fabric()
+    S.kill9()
+    GH.commit(repo, {"managed/vpcs/lost.yaml": vpc_yaml("lost", 91, 1801),
+                     "raw/more.yaml": vpc_yaml("found", 92, 1802)}, message="While down")
+    failed = [d for d in GH.deliveries() if d.get("event") == "push"][-1]
+    assert failed["status_code"] != 202, failed  # nobody answered
+    S.restart()
+    G.settle(repo)
+    assert sorted(n for _, n in state(fab)) == ["found", "lost"]
+    assert "raw/more.yaml" not in GH.git(repo, "ls-tree", "-r", "--name-only", "main").split()
+    got = wait_notes(fab, 2)
+    assert sorted((n["name"], n["origin"]) for n in got) == [("found", "ingestion"),
+                                                            ("lost", "git")], got
