@@ -368,11 +368,15 @@ decide:
 		char key[320];
 		json_t *s;
 
+		int implicit = !base_sha && !json_is_object(base);
+
 		snprintf(key, sizeof(key), "%s/%s", items[i].kind->name, items[i].name);
-		if (!base_sha && !json_is_object(base))
+		if (implicit)
 			base_sha = json_string_value(json_object_get(json_object_get(cur.by_key, key), "blob"));
 		s = json_pack("{s:s, s:s, s:s, s:s}", "op", items[i].op, "kind", items[i].kind->name,
 			      "name", items[i].name, "path", items[i].rel);
+		if (implicit) /* the editor named no base: hedgesync's own record is it */
+			json_object_set_new(s, "base_implicit", json_true());
 		if (items[i].resource)
 			json_object_set(s, "resource", (json_t *)items[i].resource);
 		if (base_sha)
@@ -617,23 +621,32 @@ static int blob_text(struct job *j, const char *sha, char **data, size_t *len)
 	return rc ? gh_err_to_hs(rc) : HS_OK;
 }
 
-/* The content of path in the view: HS_OK (*data new, or NULL when absent). */
-static int view_get(struct view *v, const char *path, char **data, size_t *len)
+/* The content of path in the view: HS_OK (*data new, or NULL when absent),
+ * with its blob sha in sha (41 bytes; "" when absent) and *ours set when an
+ * operation decided before in this commit wrote it. */
+static int view_get(struct view *v, const char *path, char **data, size_t *len, char *sha,
+		    int *ours)
 {
 	json_t *o = json_object_get(v->overlay, path);
 
 	*data = NULL;
 	*len = 0;
+	*sha = '\0';
+	*ours = 0;
 	if (o) {
 		if (json_is_string(o)) {
 			*len = json_string_length(o);
 			*data = hs_strndup(json_string_value(o), *len);
+			gh_git_blob_sha(*data, *len, sha);
+			*ours = 1;
 		}
 		return HS_OK;
 	}
 	for (size_t i = 0; i < v->tree.n; i++)
-		if (v->tree.v[i].type == GH_OBJ_BLOB && !strcmp(v->tree.v[i].path, path))
+		if (v->tree.v[i].type == GH_OBJ_BLOB && !strcmp(v->tree.v[i].path, path)) {
+			memcpy(sha, v->tree.v[i].sha, 41);
 			return blob_text(v->j, v->tree.v[i].sha, data, len);
+		}
 	return HS_OK;
 }
 
@@ -652,10 +665,10 @@ static int decide_change(struct view *v, struct op *o, const json_t *c, int *wro
 	const char *base_sha = json_string_value(json_object_get(c, "base_sha"));
 	const json_t *theirs_in = json_object_get(c, "resource");
 	json_t *theirs = NULL, *cur = NULL, *base = NULL, *merged = NULL, *fields = json_array();
-	char *path = NULL, *data = NULL;
+	char *path = NULL, *data = NULL, cursha[41], opbuf[64];
 	size_t len = 0;
 	struct hs_buf out;
-	int rc, n;
+	int rc, n, ours = 0;
 
 	hs_buf_init(&out, CHG_FILE_MAX);
 	*wrote = 0;
@@ -665,9 +678,14 @@ static int decide_change(struct view *v, struct op *o, const json_t *c, int *wro
 		goto out;
 	}
 	path = join(j->f->directory, rel);
-	rc = view_get(v, path, &data, &len);
+	rc = view_get(v, path, &data, &len, cursha, &ours);
 	if (rc)
 		goto out;
+	/* No base from the editor, and Git holds what hedgesync itself wrote for
+	 * NetBox (a state not yet caught up with its own commit): that is what
+	 * NetBox last knew, so it is the base. */
+	ours = data && json_is_true(json_object_get(c, "base_implicit")) &&
+	       (ours || store_op_writer(j->ctx->store, j->f->name, path, cursha, opbuf) == HS_OK);
 	if (data) {
 		cur = parse_file(data, len);
 		if (!cur) {
@@ -682,7 +700,9 @@ static int decide_change(struct view *v, struct op *o, const json_t *c, int *wro
 		op_conflict(o, c, "the resource cannot be written as YAML", NULL, NULL, cur, theirs_in);
 		goto out;
 	}
-	if (json_is_object(json_object_get(c, "base"))) {
+	if (ours) {
+		/* the base is cur, set once it is normalized below */
+	} else if (json_is_object(json_object_get(c, "base"))) {
 		base = normalize(json_object_get(c, "base"));
 	} else if (base_sha) {
 		char *bd = NULL;
@@ -703,6 +723,8 @@ static int decide_change(struct view *v, struct op *o, const json_t *c, int *wro
 
 		json_decref(cur);
 		cur = ncur;
+		if (ours)
+			base = json_incref(cur);
 	}
 	/* identical: nothing to do (a deleted file that is missing, too) */
 	if ((!cur && !theirs) || (cur && theirs && json_equal(cur, theirs)))

@@ -286,6 +286,32 @@ def test_identical_content_and_missing_delete_are_noop():
     assert GH.head(repo) == head
 
 
+def test_edits_right_after_a_commit_take_hedgesyncs_own_write_as_base():
+    """The state has not caught up with hedgesync's commit yet (its push is
+    still on its way): the next edit without a base_sha is not a conflict."""
+    repo, fab = new_fabric()
+    for i, (op, vlan) in enumerate((("apply", 1001), ("apply", 1002), ("apply", 1003),
+                                    ("delete", None))):
+        res = vpc("vpc-z", {"a": ("10.17.1.0/24", vlan or 1003)})
+        st, out = change(fab, [{"op": op, "resource": res}], query="?wait=30")
+        assert out["state"] == "committed", (i, out)
+    G.settle(repo)
+    assert "managed/vpcs/vpc-z.yaml" not in git(repo, "ls-tree", "-r", "--name-only",
+                                                "main").split()
+    # a person's edit in between is still a conflict for an edit of that field
+    st, out = change(fab, [{"op": "apply", "resource": vpc("vpc-y", {"a": ("10.17.2.0/24",
+                                                                          1004)})}],
+                     query="?wait=30")
+    assert out["state"] == "committed"
+    GH.commit(repo, {"managed/vpcs/vpc-y.yaml": show(repo, "managed/vpcs/vpc-y.yaml").replace(
+        "vlan: 1004", "vlan: 1005")}, message="A person's edit", notify=False)
+    st, out = change(fab, [{"op": "apply", "resource": vpc("vpc-y", {"a": ("10.17.2.0/24",
+                                                                          1006)})}],
+                     query="?wait=30")
+    assert out["state"] == "conflict", out
+    G.settle(repo)
+
+
 # ---- conflicts ---------------------------------------------------------------
 
 def setup_two_subnets(name, third):
