@@ -27,6 +27,7 @@
 #define CHG_FILE_MAX (1u << 20)     /* a managed file hedgesync reads or writes */
 #define CHG_BATCH 100               /* operations decided together */
 #define CHG_RECOVER_DEPTH 30        /* commits searched for a landed write */
+#define CHG_RECOVER_RECENT 5        /* ... when it was sent by this run */
 #define TRAILER "Hedgesync-Operation: "
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -482,7 +483,8 @@ int chg_op_pending(struct store *st, const char *id)
 struct op {
 	char *id, *author_name, *author_email, *message, *source;
 	json_t *changes;          /* the stored change list */
-	int64_t attempt_ms;
+	int64_t attempt_ms;       /* a write was tried by an earlier run */
+	int sent;                 /* ... or by this one, whatever GitHub answered */
 	/* the decision at the current head */
 	enum store_op_state state;
 	json_t *conflicts;        /* [{kind, name, path, fields, base, git, netbox, reason?}] */
@@ -1091,6 +1093,7 @@ static int single_write(struct job *j, struct op *o)
 	w.len = text.len;
 	w.sha = base_sha;
 	w.author = &author;
+	o->sent = 1;
 	if (!strcmp(op, "apply"))
 		rc = gh_contents_put(j->ctx->gh, &j->repo, &w, &fc, j->ctx->err);
 	else
@@ -1128,21 +1131,35 @@ static int has_trailer(const char *msg, const char *id)
 	return 0;
 }
 
+/* An operation whose write may have landed without hedgesync knowing: tried
+ * by a run that crashed, or sent by this one and answered with an error (a
+ * lost answer looks like a conflict or a 5xx), and not known committed. */
+static int looks_landed(const struct op *o)
+{
+	return (o->attempt_ms || o->sent) &&
+	       (o->state == STORE_OP_QUEUED || o->state == STORE_OP_NOOP);
+}
+
 /* Operations whose write was tried before: find the commit that carries
  * them, if it landed, so they are never written twice. */
 static int recover(struct job *j)
 {
 	gh_sha sha;
-	int tried = 0, rc;
+	int tried = 0, crashed = 0, rc, depth_max;
 
-	for (size_t i = 0; i < j->n; i++)
-		tried |= j->ops[i].attempt_ms != 0;
+	for (size_t i = 0; i < j->n; i++) {
+		tried += looks_landed(&j->ops[i]);
+		crashed |= looks_landed(&j->ops[i]) && j->ops[i].attempt_ms;
+	}
 	if (!tried)
 		return HS_OK;
+	/* a write sent a moment ago is among the last few commits; one from a
+	 * run that crashed may be further back */
+	depth_max = crashed ? CHG_RECOVER_DEPTH : CHG_RECOVER_RECENT;
 	rc = gh_git_get_ref(j->ctx->gh, &j->repo, j->f->branch, sha, j->ctx->err);
 	if (rc)
 		return gh_err_to_hs(rc);
-	for (int depth = 0; depth < CHG_RECOVER_DEPTH; depth++) {
+	for (int depth = 0; depth < depth_max && tried; depth++) {
 		struct gh_commit c = { 0 };
 
 		rc = gh_git_get_commit(j->ctx->gh, &j->repo, sha, &c, j->ctx->err);
@@ -1151,11 +1168,12 @@ static int recover(struct job *j)
 		for (size_t i = 0; i < j->n; i++) {
 			struct op *o = &j->ops[i];
 
-			if (o->attempt_ms && o->state == STORE_OP_QUEUED && has_trailer(c.message, o->id)) {
+			if (looks_landed(o) && has_trailer(c.message, o->id)) {
 				o->state = STORE_OP_COMMITTED;
 				memcpy(o->commit, c.sha, 41);
+				tried--;
 				hs_log(HS_LOG_INFO, "operation", o->id,
-				       "found its commit %s after a restart", c.sha);
+				       "its write landed: commit %s", c.sha);
 			}
 		}
 		if (!c.n_parents) {
@@ -1322,6 +1340,9 @@ int chg_handle(struct ev_ctx *ctx)
 	if (j.n == 1 && j.ops[0].state == STORE_OP_QUEUED && json_array_size(j.ops[0].changes) == 1) {
 		rc = single_write(&j, &j.ops[0]);
 		if (rc < 0)
+			goto out;
+		/* refused: perhaps because it landed and its answer was lost */
+		if (rc == 1 && (rc = recover(&j)) != HS_OK)
 			goto out;
 	}
 	gid = hs_calloc(j.n, sizeof(*gid));
