@@ -820,10 +820,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def api(self, emu, method, path, query, body, entry):
         key = "%s %s" % (method, path)
+        late = None  # a status fault answered after the work was done
         # faults first: they stand in for what GitHub's edge does
         for rule in take_faults(emu, key):
             kind = rule["kind"]
             entry["fault"] = kind
+            if kind == "status" and rule.get("after"):
+                late = rule
+                continue
             if kind == "delay":
                 time.sleep(rule.get("ms", 100) / 1000.0)
                 entry["fault"] = None
@@ -871,6 +875,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Exception as e:
             traceback.print_exc()
             status, obj = 500, {"message": "ghemu error: %s" % e}
+        if late:
+            # the change was made, the answer is lost on the way back
+            st = int(late.get("status", 502))
+            return st, self.send(st, {"message": late.get("message") or "Server Error",
+                                      "documentation_url": DOCS})
         if isinstance(obj, RawBody):
             hdrs["Content-Type"] = obj.content_type
             return status, self.send(status, headers=hdrs, raw=obj.data)
@@ -2291,7 +2300,8 @@ class GitHubEmulator:
     def set_faults(self, *rules):
         """Rules: {"kind": "status"|"drop"|"delay"|"huge", "match": regex on
         "METHOD /path", "count": N, "rate": p, "status": 502, "message": text
-        of the error body, "ms": 100, "bytes": N, "chunked": True}."""
+        of the error body, "after": True (do the work, then answer the
+        status), "ms": 100, "bytes": N, "chunked": True}."""
         return self.admin("POST", "/_admin/faults", {"rules": list(rules)})
 
     def clear_faults(self):
