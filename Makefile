@@ -6,6 +6,8 @@
 #   make demo       start the stack on loopback and walk through it
 #   make bench      measure against the named peers (docs/BENCHMARKS.md)
 #   make fuzz       run the libFuzzer targets (FUZZ_SECONDS each)
+#   make soak       the crash and fault proofs, long (1000 and 600 events)
+#   make valgrind   the end-to-end tests with hedgesync under valgrind
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows the full commands.  Put local overrides in config.mak.
@@ -63,7 +65,7 @@ all: $(BUILD)/hedgesync
 
 # Keep intermediate objects: no "rm ..." after the test summary.
 .SECONDARY:
-.PHONY: all check check-run asan demo bench fuzz install clean deps unit e2e
+.PHONY: all check check-run asan demo bench fuzz soak valgrind install clean deps unit e2e
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
@@ -112,6 +114,23 @@ check-run: unit
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 CFLAGS='-O1 -g' check-run
+
+# The long reliability proofs: kill -9 at random moments during 1000 mixed
+# events, and 600 events against a faulty GitHub.
+SOAK_CRASH_EVENTS ?= 1000
+SOAK_FAULT_EVENTS ?= 600
+soak: deps
+	@$(MAKE) --no-print-directory unit
+	@HEDGESYNC_CRASH_EVENTS=$(SOAK_CRASH_EVENTS) HEDGESYNC_FAULT_EVENTS=$(SOAK_FAULT_EVENTS) \
+		BUILD=$(BUILD) python3 tests/e2e/run.py test_crash test_faults
+
+# The end-to-end tests with hedgesync run by valgrind (memcheck, definite
+# leaks are errors): a report fails the test whose stack it was.
+valgrind: deps
+	@scripts/install-deps valgrind
+	@$(MAKE) --no-print-directory unit
+	@HS_VALGRIND=1 HEDGESYNC_CRASH_EVENTS=30 HEDGESYNC_FAULT_EVENTS=20 BUILD=$(BUILD) \
+		python3 tests/e2e/run.py $(VALGRIND_TESTS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
