@@ -282,23 +282,24 @@ int fabric_queue_resync(struct store *st, const char *name, int64_t *job, char *
 	return queue_named(st, "fabric.resync", name, job, err);
 }
 
-static int queue_catchup(const struct store_fabric *f, void *arg)
-{
-	void **a = arg;
-
-	if (!f->head)
-		return 0; /* not onboarded: its onboarding job is still queued */
-	if (queue_job(a[0], "fabric.catchup", f, NULL, a[1]) == HS_OK)
-		(*(int *)a[2])++;
-	return 0;
-}
-
 int fabric_queue_catchup(struct store *st, int *n, char *err)
 {
-	void *a[3] = { st, err, n };
+	struct fabric_list l = { 0 };
+	int rc;
 
 	*n = 0;
-	return store_fabric_each(st, NULL, NULL, NULL, NULL, queue_catchup, a, err);
+	/* read them all first: a write while the read is open could find the
+	 * read's snapshot stale and fail at once (SQLITE_BUSY_SNAPSHOT) */
+	rc = fabric_list_load(st, NULL, NULL, NULL, &l, err);
+	for (size_t i = 0; i < l.n && !rc; i++) {
+		if (!l.v[i].f.head)
+			continue; /* not onboarded: its onboarding job is still queued */
+		rc = queue_job(st, "fabric.catchup", &l.v[i].f, NULL, err);
+		if (!rc)
+			(*n)++;
+	}
+	fabric_list_release(&l);
+	return rc;
 }
 
 /* ---- reading the repository ------------------------------------------ */

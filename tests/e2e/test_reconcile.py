@@ -315,7 +315,8 @@ def test_a_push_lost_while_hedgesync_was_down_is_caught_up_at_start():
     assert failed["status_code"] != 202, failed  # nobody answered
     S.restart()
     G.settle(repo)
-    assert sorted(n for _, n in state(fab)) == ["found", "lost"]
+    assert sorted(n for _, n in state(fab)) == ["found", "lost"], \
+        S.query("SELECT id, kind, state, last_error FROM jobs ORDER BY id DESC LIMIT 6")
     assert "raw/more.yaml" not in GH.git(repo, "ls-tree", "-r", "--name-only", "main").split()
     got = wait_notes(fab, 2)
     assert sorted((n["name"], n["origin"]) for n in got) == [("found", "ingestion"),
