@@ -45,16 +45,18 @@ ifeq ($(V),1)
 Q =
 QUIET_CC =
 QUIET_LINK =
+QUIET_GEN =
 else
 Q = @
 QUIET_CC = @echo '   CC  ' $@;
 QUIET_LINK = @echo ' LINK  ' $@;
+QUIET_GEN = @echo '  GEN  ' $@;
 endif
 
 # Layers, lowest first: github/base (shared helpers) <- github <- sync <- fcgi.
 LIB_SRC = $(wildcard github/base/*.c) $(wildcard github/*.c) \
 	$(wildcard sync/*.c) $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
-LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/app_yml.o
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
@@ -76,6 +78,18 @@ $(BUILD)/.flags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(ALL_CFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS)' > $@
 FORCE:
+
+# github/app.yml built into the binary, for the /setup page's manifest.
+$(BUILD)/gen/app_yml.c: github/app.yml
+	@mkdir -p $(dir $@)
+	$(QUIET_GEN){ echo '/* made from github/app.yml by the Makefile */'; \
+		echo '#include <stddef.h>'; echo '#include "fcgi/setup.h"'; \
+		echo 'const char hs_app_yml[] = {'; \
+		od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+		echo '0x00 };'; echo 'const size_t hs_app_yml_len = sizeof(hs_app_yml) - 1;'; } >$@
+
+$(BUILD)/gen/app_yml.o: $(BUILD)/gen/app_yml.c $(BUILD)/.flags
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libhedgesync.a: $(LIB_OBJ)
 	$(QUIET_LINK)rm -f $@ && $(AR) rcs $@ $^

@@ -10,6 +10,7 @@
 struct hs_metrics;
 struct queue;
 struct intake;
+struct setup;
 
 struct app {
 	const struct hs_config *cfg; /* borrowed */
@@ -19,6 +20,7 @@ struct app {
 	struct sync_env env;
 	int listen_fd;
 	volatile int stopping;       /* set by the signal thread */
+	struct setup *setup;         /* serve --setup without an App, else NULL */
 };
 
 #endif

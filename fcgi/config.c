@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fcgi/config.h"
 #include "github/base/err.h"
@@ -26,7 +27,7 @@ static const char *const known_keys[] = {
 	"NETBOX_WEBHOOK_SECRET", "NETBOX_NOTIFY_PATH", "LOG_LEVEL", "LOG_FORMAT",
 	"HEDGESYNC_LEASE_SECONDS", "HEDGESYNC_JOB_ATTEMPTS",
 	"HEDGESYNC_TEST_HANDLERS", "HEDGESYNC_REDELIVER_SECONDS", "HEDGESYNC_WRITES_PER_MINUTE",
-	"HEDGESYNC_NOTIFY_GIVE_UP_SECONDS", NULL,
+	"HEDGESYNC_NOTIFY_GIVE_UP_SECONDS", "HEDGESYNC_CREDENTIALS", "HEDGESYNC_PUBLIC_URL", NULL,
 };
 
 struct kv {
@@ -229,6 +230,33 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 	memset(cfg, 0, sizeof(*cfg));
 	if (file && parse_file(file, &set, msg))
 		rc = HS_EINVAL;
+	/* What `serve --setup` stored when the App was registered, under the
+	 * file and the environment: both win over it. */
+	v = kv_get(&set, "HEDGESYNC_CREDENTIALS");
+	if (v && *v) {
+		cfg->credentials_path = hs_strdup(v);
+	} else {
+		const char *db = kv_get(&set, "HEDGESYNC_DB");
+		const char *slash;
+
+		db = db && *db ? db : "./var/hedgesync.db";
+		slash = strrchr(db, '/');
+		cfg->credentials_path = slash ? hs_asprintf("%.*s/app-credentials.env",
+							    (int)(slash - db), db)
+					      : hs_strdup("app-credentials.env");
+	}
+	if (access(cfg->credentials_path, F_OK) == 0) {
+		struct kvset creds = { NULL, 0 };
+
+		if (parse_file(cfg->credentials_path, &creds, msg))
+			rc = HS_EINVAL;
+		/* the file's own settings after the credentials: they win */
+		creds.v = hs_realloc(creds.v, (creds.n + set.n + 1) * sizeof(*creds.v));
+		memcpy(creds.v + creds.n, set.v, set.n * sizeof(*set.v));
+		creds.n += set.n;
+		free(set.v);
+		set = creds;
+	}
 
 	cfg->app_id = hs_strdup(kv_get(&set, "APP_ID"));
 	cfg->webhook_secret = hs_strdup(kv_get(&set, "WEBHOOK_SECRET"));
@@ -250,6 +278,8 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 
 	v = kv_get(&set, "HEDGESYNC_DB");
 	cfg->db_path = hs_strdup(v && *v ? v : "./var/hedgesync.db");
+	v = kv_get(&set, "HEDGESYNC_PUBLIC_URL");
+	cfg->public_url = v && *v ? strip_slash(v) : NULL;
 	v = kv_get(&set, "HEDGESYNC_LISTEN");
 	cfg->listen = hs_strdup(v && *v ? v : "unix:./var/hedgesync.sock");
 
@@ -390,12 +420,17 @@ static int check_url(const char *name, const char *v, struct hs_buf *msg)
 	return HS_EINVAL;
 }
 
-int cfg_check_serve(const struct hs_config *cfg, struct hs_buf *msg)
+int cfg_check_serve(struct hs_config *cfg, int setup_allowed, struct hs_buf *msg)
 {
 	int rc = HS_OK, is_unix;
 	const char *addr;
 
-	if (!cfg->app_id || !*cfg->app_id) {
+	/* serve --setup with no App at all: the /setup page registers one */
+	cfg->setup = setup_allowed && (!cfg->app_id || !*cfg->app_id) && !cfg->private_key &&
+		     !cfg->private_key_path && (!cfg->webhook_secret || !*cfg->webhook_secret);
+	if (cfg->setup) {
+		/* nothing of the App to check */
+	} else if (!cfg->app_id || !*cfg->app_id) {
 		hs_buf_addf(msg, "APP_ID is required (the GitHub App's id)\n");
 		rc = HS_EINVAL;
 	} else {
@@ -413,7 +448,9 @@ int cfg_check_serve(const struct hs_config *cfg, struct hs_buf *msg)
 			rc = HS_EINVAL;
 		}
 	}
-	if (!cfg->private_key) {
+	if (cfg->setup) {
+		/* no key yet */
+	} else if (!cfg->private_key) {
 		if (!cfg->private_key_path) {
 			hs_buf_addf(msg, "PRIVATE_KEY_PATH or PRIVATE_KEY is required (the App's PEM key)\n");
 			rc = HS_EINVAL;
@@ -421,7 +458,7 @@ int cfg_check_serve(const struct hs_config *cfg, struct hs_buf *msg)
 	} else if (check_key(cfg->private_key, msg)) {
 		rc = HS_EINVAL;
 	}
-	if (!cfg->webhook_secret || !*cfg->webhook_secret) {
+	if (!cfg->setup && (!cfg->webhook_secret || !*cfg->webhook_secret)) {
 		hs_buf_addf(msg, "WEBHOOK_SECRET is required (the secret set on the GitHub App)\n");
 		rc = HS_EINVAL;
 	}
@@ -437,6 +474,8 @@ int cfg_check_serve(const struct hs_config *cfg, struct hs_buf *msg)
 			    cfg->listen);
 		rc = HS_EINVAL;
 	}
+	if (cfg->public_url && check_url("HEDGESYNC_PUBLIC_URL", cfg->public_url, msg))
+		rc = HS_EINVAL;
 	if (cfg->netbox_url && check_url("NETBOX_URL", cfg->netbox_url, msg))
 		rc = HS_EINVAL;
 	if (cfg->netbox_url && (!cfg->netbox_token || !*cfg->netbox_token)) {
@@ -458,6 +497,8 @@ void cfg_release(struct hs_config *cfg)
 	free(cfg->webhook_secret);
 	free(cfg->webhook_secret_previous);
 	free(cfg->webhook_path);
+	free(cfg->credentials_path);
+	free(cfg->public_url);
 	free(cfg->github_api_url);
 	free(cfg->db_path);
 	free(cfg->listen);

@@ -30,6 +30,9 @@ struct hs_config {
 	char *log_level;
 	char *log_format;
 	int lease_seconds;      /* job lease, default 60 */
+	char *credentials_path;  /* HEDGESYNC_CREDENTIALS: what /setup stores, read if present */
+	char *public_url;        /* HEDGESYNC_PUBLIC_URL: how GitHub reaches us, or NULL */
+	int setup;               /* serve --setup with no App: only /setup runs */
 	int notify_give_up_seconds; /* dead-letter a NetBox notification after this, default 86400 */
 	int writes_per_minute;  /* content-creating GitHub calls, default 80; 0: no budget */
 	int job_attempts;       /* attempts before dead-letter, default 8 */
@@ -38,16 +41,20 @@ struct hs_config {
 };
 
 /*
- * Read file (may be NULL) and then the environment into cfg, applying
- * defaults.  Returns HS_OK, or HS_EINVAL with every problem found (unknown
+ * Read the credentials file (HEDGESYNC_CREDENTIALS, by default
+ * app-credentials.env beside HEDGESYNC_DB) when it exists, then file (may
+ * be NULL), then the environment into cfg, each winning over the one
+ * before, applying defaults.  Returns HS_OK, or HS_EINVAL with every problem found (unknown
  * keys, unreadable file, malformed values) listed in msg, one per line.
  * cfg must be released with cfg_release even on failure.
  */
 int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg);
 
 /* The settings `serve` cannot start without: adds one line per missing or
- * malformed setting to msg; HS_EINVAL if there was any. */
-int cfg_check_serve(const struct hs_config *cfg, struct hs_buf *msg);
+ * malformed setting to msg; HS_EINVAL if there was any.  setup_allowed
+ * (serve --setup): with no App setting at all, set cfg->setup and check the
+ * rest only. */
+int cfg_check_serve(struct hs_config *cfg, int setup_allowed, struct hs_buf *msg);
 
 /* Free everything cfg owns; accepts NULL. */
 void cfg_release(struct hs_config *cfg);

@@ -1,9 +1,11 @@
 /* main.c: the hedgesync command line: one binary, one verb per job. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fcgi/cli_validate.h"
 #include "fcgi/config.h"
@@ -13,6 +15,7 @@
 #include "github/base/err.h"
 #include "github/app_auth.h"
 #include "github/base/log.h"
+#include "github/base/mem.h"
 #include "github/http.h"
 #include "sync/change.h"
 #include "sync/fabric.h"
@@ -37,8 +40,9 @@ static int cmd_operations(const struct hs_config *cfg, int argc, char **argv);
 static int cmd_notifications(const struct hs_config *cfg, int argc, char **argv);
 
 static const struct cmd cmds[] = {
-	{ "serve", cmd_serve, 2, "serve [--config FILE]",
-	  "Run the FastCGI service on HEDGESYNC_LISTEN until SIGTERM." },
+	{ "serve", cmd_serve, 2, "serve [--setup] [--config FILE]",
+	  "Run the FastCGI service on HEDGESYNC_LISTEN until SIGTERM; with --setup and no App yet,\n"
+	  "only the /setup page that registers it." },
 	{ "db", cmd_db, 1, "db migrate [--config FILE]",
 	  "Create the database or bring its schema up to date." },
 	{ "deliveries", cmd_deliveries, 1,
@@ -101,13 +105,27 @@ static int cmd_ingest(const struct hs_config *cfg, int argc, char **argv)
 	return cli_ingest_main(argc, argv);
 }
 
+/* The command line as it was given, for the restart after /setup. */
+static char **saved_argv;
+
 static int cmd_serve(const struct hs_config *cfg, int argc, char **argv)
 {
-	if (argc > 1) {
-		fprintf(stderr, "hedgesync serve: unexpected argument %s\n", argv[1]);
-		return 2;
+	int rc;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--setup")) {
+			fprintf(stderr, "hedgesync serve: unexpected argument %s\n", argv[i]);
+			return 2;
+		}
+	rc = server_run(cfg);
+	if (rc == SERVER_RESTART) {
+		/* the App was registered: start again, now with its credentials */
+		hs_info("restarting with the new GitHub App");
+		execv("/proc/self/exe", saved_argv);
+		hs_error("cannot restart: %s", strerror(errno));
+		return 1;
 	}
-	return server_run(cfg);
+	return rc;
 }
 
 static int open_db(const struct hs_config *cfg, struct store **st)
@@ -486,6 +504,9 @@ int main(int argc, char **argv)
 	enum hs_log_format format = HS_LOG_TEXT;
 	int rc, n = 0;
 
+	saved_argv = hs_calloc((size_t)argc + 1, sizeof(char *));
+	for (int i = 0; i < argc; i++)
+		saved_argv[i] = argv[i]; /* argv's strings live as long as the process */
 	/* --config FILE may stand anywhere; take it out of argv. */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--config")) {
@@ -527,8 +548,14 @@ int main(int argc, char **argv)
 	/* Every problem in one message: what cfg_load found and what serve
 	 * cannot do without. */
 	rc = cfg_load(&cfg, config_file, &msg);
-	if (c->needs_config == 2 && cfg_check_serve(&cfg, &msg))
-		rc = HS_EINVAL;
+	if (c->needs_config == 2) {
+		int setup = 0;
+
+		for (int i = 2; i < argc; i++)
+			setup |= !strcmp(argv[i], "--setup");
+		if (cfg_check_serve(&cfg, setup, &msg))
+			rc = HS_EINVAL;
+	}
 	if (rc) {
 		fprintf(stderr, "hedgesync: cannot start, the configuration is invalid:\n%s",
 			hs_buf_str(&msg));

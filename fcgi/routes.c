@@ -5,6 +5,7 @@
 #include "fcgi/app.h"
 #include "fcgi/http.h"
 #include "fcgi/routes.h"
+#include "fcgi/setup.h"
 
 struct route {
 	const char *path;      /* exact path, or a prefix ending in '/' */
@@ -20,6 +21,8 @@ static const struct route routes[] = {
 	{ "/metrics", "GET HEAD", metrics_handle, 0, 0 },
 	{ "/api/netbox/webhooks", "POST", netbox_handle, 0, 0 },
 	{ "/api/v1/", NULL, api_handle, 1, 0 },
+	{ "/setup", "GET HEAD", setup_handle, 0, 0 },
+	{ "/setup/callback", "GET", callback_handle, 0, 0 },
 };
 
 static int method_allowed(const char *methods, const char *m)
@@ -93,6 +96,12 @@ void routes_dispatch(struct http_req *r)
 				  json_pack("{s:{s:s, s:s}}", "error", "code",
 					    "method_not_allowed", "message",
 					    "this path does not take that method"));
+		return;
+	}
+	if (r->app->setup && rt->fn != health_handle && rt->fn != setup_handle &&
+	    rt->fn != callback_handle) {
+		http_error(r, 503, "not_set_up",
+			   "hedgesync has no GitHub App yet: open the /setup link it printed", NULL);
 		return;
 	}
 	rt->fn(r);

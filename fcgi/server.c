@@ -16,6 +16,7 @@
 #include "fcgi/http.h"
 #include "fcgi/routes.h"
 #include "fcgi/server.h"
+#include "fcgi/setup.h"
 #include "github/base/clock.h"
 #include "github/base/err.h"
 #include "github/base/log.h"
@@ -227,6 +228,7 @@ int server_run(const struct hs_config *cfg)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGPIPE);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	if (store_open(cfg->db_path, &store, err) || store_migrate(store, err)) {
@@ -243,6 +245,14 @@ int server_run(const struct hs_config *cfg)
 		goto out;
 	}
 
+	if (cfg->setup) {
+		/* no App yet: only /healthz and the pages that register one */
+		if (setup_init(&app, err)) {
+			hs_error("%s", err);
+			goto out;
+		}
+		goto serve;
+	}
 	{
 		struct gh_auth_opts ao = { 0 };
 		char *ring;
@@ -311,6 +321,7 @@ int server_run(const struct hs_config *cfg)
 		else if (n)
 			queue_notify(app.queue);
 	}
+serve:
 	threads = hs_calloc((size_t)cfg->threads, sizeof(*threads));
 	for (int i = 0; i < cfg->threads; i++) {
 		threads[i].app = &app;
@@ -320,16 +331,24 @@ int server_run(const struct hs_config *cfg)
 			goto out;
 		}
 	}
-	if (cfg->redeliver_seconds > 0 &&
+	if (!cfg->setup && cfg->redeliver_seconds > 0 &&
 	    pthread_create(&rd.thread, NULL, redeliver_main, &rd) == 0)
 		rd.started = 1;
-	hs_info("hedgesync %s serving on %s (%d request threads, %d workers, database %s)",
-		HS_VERSION, cfg->listen, cfg->threads, cfg->workers, cfg->db_path);
+	if (cfg->setup) {
+		hs_info("hedgesync %s has no GitHub App yet; to register one, open %s%s in a browser"
+			" (this link works once)", HS_VERSION,
+			cfg->public_url ? cfg->public_url : "https://<this host>", setup_path(&app));
+	} else {
+		hs_info("hedgesync %s serving on %s (%d request threads, %d workers, database %s)",
+			HS_VERSION, cfg->listen, cfg->threads, cfg->workers, cfg->db_path);
+	}
 
-	while (sigwait(&sigs, &sig) == 0 && (sig == SIGHUP || sig == SIGPIPE))
+	/* SIGUSR1: /setup registered the App (only then: otherwise ignored) */
+	while (sigwait(&sigs, &sig) == 0 &&
+	       (sig == SIGHUP || sig == SIGPIPE || (sig == SIGUSR1 && !app.setup)))
 		;
 	hs_info("signal %d: stopping", sig);
-	status = 0;
+	status = sig == SIGUSR1 ? SERVER_RESTART : 0;
 out:
 	app.stopping = 1;
 	if (rd.started) {
@@ -380,6 +399,8 @@ out:
 			unlink(addr);
 	}
 	store_close(store);
+	if (all_done)
+		setup_free(&app);
 	if (all_done && released == 0) {
 		/* Threads that outlived the grace period still use these; they
 		 * end with the process. */
@@ -388,7 +409,7 @@ out:
 		gh_auth_free(app.env.gh_auth);
 		gh_repolock_free(app.env.gh_locks);
 	}
-	if (status == 0)
+	if (status == 0 || status == SERVER_RESTART)
 		hs_info("stopped");
 	return status;
 }

@@ -5,7 +5,12 @@
 
 #include "fcgi/config.h"
 
-/* Run until SIGTERM or SIGINT; returns the process exit status. */
+/* What server_run returns when /setup registered the App: start again. */
+#define SERVER_RESTART 75
+
+/* Run until SIGTERM or SIGINT; returns the process exit status, or
+ * SERVER_RESTART.  With cfg->setup only /healthz and the /setup pages run
+ * (no GitHub App yet: no workers, no intake). */
 int server_run(const struct hs_config *cfg);
 
 #endif

@@ -13,6 +13,7 @@
 #include "github/contents.h"
 #include "github/gitdata.h"
 #include "github/http.h"
+#include "github/manifest.h"
 #include "sync/arena.h"
 #include "sync/change.h"
 #include "sync/emit.h"
@@ -876,20 +877,10 @@ static char *commit_message(struct op *const *g, size_t n)
 /* The web page of a commit, derived from the API's address. */
 static char *commit_url(const struct job *j, const char *sha)
 {
-	const char *api = j->ctx->env->github_api_url;
-	const char *base = "https://github.com";
-	char *owned = NULL, *url;
+	char *base = gh_web_base(j->ctx->env->github_api_url);
+	char *url = hs_asprintf("%s/%s/%s/commit/%s", base, j->repo.owner, j->repo.name, sha);
 
-	if (api && strcmp(api, "https://api.github.com")) {
-		size_t n = strlen(api);
-
-		owned = hs_strdup(api);
-		if (n > 7 && !strcmp(owned + n - 7, "/api/v3"))
-			owned[n - 7] = '\0';
-		base = owned;
-	}
-	url = hs_asprintf("%s/%s/%s/commit/%s", base, j->repo.owner, j->repo.name, sha);
-	free(owned);
+	free(base);
 	return url;
 }
 

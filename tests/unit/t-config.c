@@ -11,7 +11,8 @@ static const char *const all_keys[] = {
 	"APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "WEBHOOK_PATH",
 	"GHE_HOST", "GHE_PROTOCOL", "GITHUB_API_URL", "HEDGESYNC_DB", "HEDGESYNC_LISTEN",
 	"HEDGESYNC_WORKERS", "HEDGESYNC_THREADS", "HEDGESYNC_API_TOKENS", "NETBOX_URL",
-	"NETBOX_TOKEN", "LOG_LEVEL", "LOG_FORMAT", "WEBHOOK_SECRET_PREVIOUS", NULL,
+	"NETBOX_TOKEN", "LOG_LEVEL", "LOG_FORMAT", "WEBHOOK_SECRET_PREVIOUS",
+	"HEDGESYNC_CREDENTIALS", "HEDGESYNC_PUBLIC_URL", NULL,
 };
 
 static void clear_env(void)
@@ -59,7 +60,7 @@ static void test_defaults(void)
 	T_EQ_INT(c.workers, 4);
 	T_EQ_STR(c.log_format, "text");
 	/* serve needs the App's id, key and secret */
-	T_EQ_INT(cfg_check_serve(&c, &msg), HS_EINVAL);
+	T_EQ_INT(cfg_check_serve(&c, 0, &msg), HS_EINVAL);
 	T_ASSERT(strstr(hs_buf_str(&msg), "APP_ID"));
 	T_ASSERT(strstr(hs_buf_str(&msg), "PRIVATE_KEY"));
 	T_ASSERT(strstr(hs_buf_str(&msg), "WEBHOOK_SECRET"));
@@ -88,7 +89,7 @@ static void test_file_and_environment(void)
 	T_EQ_STR(c.api_tokens[2], "c");
 	T_ASSERT(c.api_tokens[3] == NULL);
 	T_ASSERT(strstr(c.private_key, "BEGIN RSA PRIVATE KEY"));
-	T_EQ_INT(cfg_check_serve(&c, &msg), HS_OK);
+	T_EQ_INT(cfg_check_serve(&c, 0, &msg), HS_OK);
 	cfg_release(&c);
 	hs_buf_release(&msg);
 	clear_env();
@@ -105,7 +106,7 @@ static void test_every_problem_named(void)
 		"APP_ID=12ab\nTYPO_KEY=1\nHEDGESYNC_WORKERS=99\nLOG_LEVEL=loud\nno equals sign\n"
 		"HEDGESYNC_LISTEN=tcp:host:99999\nPRIVATE_KEY=not a key\nGITHUB_API_URL=ftp://x\n"),
 		&msg), HS_EINVAL);
-	cfg_check_serve(&c, &msg);
+	cfg_check_serve(&c, 0, &msg);
 	m = hs_buf_str(&msg);
 	T_ASSERT(strstr(m, "unknown setting TYPO_KEY"));
 	T_ASSERT(strstr(m, "bad.env:5: expected KEY=VALUE"));
@@ -151,7 +152,7 @@ static void test_private_key_forms(void)
 	setenv("WEBHOOK_SECRET", "s", 1);
 	setenv("PRIVATE_KEY", escaped, 1);
 	T_EQ_INT(cfg_load(&c, NULL, &msg), HS_OK);
-	T_EQ_INT(cfg_check_serve(&c, &msg), HS_OK);
+	T_EQ_INT(cfg_check_serve(&c, 0, &msg), HS_OK);
 	cfg_release(&c);
 	free(escaped);
 	/* not RSA: refused */
@@ -163,7 +164,7 @@ static void test_private_key_forms(void)
 	setenv("PRIVATE_KEY_PATH", cmd, 1);
 	hs_buf_reset(&msg);
 	T_EQ_INT(cfg_load(&c, NULL, &msg), HS_OK);
-	T_EQ_INT(cfg_check_serve(&c, &msg), HS_EINVAL);
+	T_EQ_INT(cfg_check_serve(&c, 0, &msg), HS_EINVAL);
 	T_ASSERT(strstr(hs_buf_str(&msg), "not an RSA key"));
 	cfg_release(&c);
 	hs_buf_release(&msg);
@@ -188,7 +189,52 @@ static void test_listen_specs(void)
 	T_EQ_INT(cfg_parse_listen("/run/h.sock", &is_unix, &addr), HS_EINVAL);
 }
 
+/* What serve --setup stored is read under the file and the environment;
+ * --setup with no App at all starts in setup mode, a half App is an error. */
+static void test_credentials_file_and_setup_mode(void)
+{
+	struct hs_config c;
+	struct hs_buf msg = HS_BUF_INIT(4096);
+	char creds[600], file[600], text[1200];
+
+	clear_env();
+	snprintf(creds, sizeof(creds), "%s", write_file("creds.env", ""));
+	snprintf(text, sizeof(text), "APP_ID=77\nWEBHOOK_SECRET=from-creds\nPRIVATE_KEY_PATH=%s\n",
+		 key_path());
+	write_file("creds.env", text);
+	snprintf(text, sizeof(text), "HEDGESYNC_CREDENTIALS=%s\nWEBHOOK_SECRET=from-file\n", creds);
+	snprintf(file, sizeof(file), "%s", write_file("cfg-creds.env", text));
+	T_EQ_INT(cfg_load(&c, file, &msg), HS_OK);
+	T_EQ_STR(c.app_id, "77");
+	T_EQ_STR(c.webhook_secret, "from-file"); /* the file wins over the credentials */
+	T_EQ_INT(cfg_check_serve(&c, 1, &msg), HS_OK);
+	T_EQ_INT(c.setup, 0);                    /* there is an App: no setup */
+	cfg_release(&c);
+	setenv("APP_ID", "78", 1);               /* and the environment over both */
+	T_EQ_INT(cfg_load(&c, file, &msg), HS_OK);
+	T_EQ_STR(c.app_id, "78");
+	cfg_release(&c);
+	clear_env();
+	/* default place: beside the database */
+	setenv("HEDGESYNC_DB", "/nonexistent/dir/h.db", 1);
+	T_EQ_INT(cfg_load(&c, NULL, &msg), HS_OK);
+	T_EQ_STR(c.credentials_path, "/nonexistent/dir/app-credentials.env");
+	T_EQ_INT(cfg_check_serve(&c, 1, &msg), HS_OK);
+	T_EQ_INT(c.setup, 1);
+	cfg_release(&c);
+	hs_buf_reset(&msg);
+	setenv("WEBHOOK_SECRET", "half", 1);     /* half an App is no reason for setup */
+	T_EQ_INT(cfg_load(&c, NULL, &msg), HS_OK);
+	T_EQ_INT(cfg_check_serve(&c, 1, &msg), HS_EINVAL);
+	T_EQ_INT(c.setup, 0);
+	T_ASSERT(strstr(hs_buf_str(&msg), "APP_ID"));
+	cfg_release(&c);
+	clear_env();
+	hs_buf_release(&msg);
+}
+
 const struct unit_test unit_tests[] = {
+	UNIT(test_credentials_file_and_setup_mode),
 	UNIT(test_defaults),
 	UNIT(test_file_and_environment),
 	UNIT(test_every_problem_named),

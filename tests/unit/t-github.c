@@ -16,6 +16,7 @@
 #include "github/gh.h"
 #include "github/gitdata.h"
 #include "github/http.h"
+#include "github/manifest.h"
 #include "github/repolock.h"
 #include "tests/unit/unit.h"
 
@@ -597,7 +598,25 @@ static void test_repolock(void)
 	gh_repolock_free(NULL);
 }
 
+static void test_web_base(void)
+{
+	static const char *const cases[][2] = {
+		{ "https://api.github.com", "https://github.com" },
+		{ "https://ghe.example.com/api/v3", "https://ghe.example.com" },
+		{ "https://ghe.example.com/api/v3/", "https://ghe.example.com" },
+		{ "http://127.0.0.1:8080", "http://127.0.0.1:8080" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *w = gh_web_base(cases[i][0]);
+
+		T_EQ_STR(w, cases[i][1]);
+		free(w);
+	}
+}
+
 const struct unit_test unit_tests[] = {
+	UNIT(test_web_base),
 	UNIT(test_base64),
 	UNIT(test_blob_sha),
 	UNIT(test_times),
