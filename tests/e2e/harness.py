@@ -80,7 +80,7 @@ def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
 class Stack:
     """nginx + hedgesync on loopback with a temporary database."""
 
-    def __init__(self, env=None, keep=False, threads=8, workers=4):
+    def __init__(self, env=None, keep=False, threads=8, workers=4, args=(), unset=()):
         self.dir = tempfile.mkdtemp(prefix="hs-e2e-")
         self.keep = keep
         self.port = free_port()
@@ -112,6 +112,9 @@ class Stack:
         })
         if env:
             self.env.update(env)
+        for k in unset:
+            self.env.pop(k, None)
+        self.args = list(args)
         self.proc = None
         self.nginx = None
         self.log = None
@@ -126,7 +129,7 @@ class Stack:
 
     def start_hedgesync(self):
         self.log = open(self.log_path, "ab")
-        cmd = [BINARY, "serve"]
+        cmd = [BINARY, "serve"] + self.args
         if os.environ.get("HS_VALGRIND"):
             cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite"] + cmd
@@ -211,11 +214,17 @@ class Stack:
         key (each line of its body), and what the emulator issued."""
         out = [self.env[k] for k in SECRET_KEYS if self.env.get(k)]
         out += [t for t in self.env.get("HEDGESYNC_API_TOKENS", "").split(",") if t]
-        key = self.env.get("PRIVATE_KEY_PATH")
-        if key and os.path.exists(key):
-            with open(key) as f:
-                out += [line.strip() for line in f if len(line.strip()) >= 40
-                        and not line.startswith("-----")]
+        keys = [self.env.get("PRIVATE_KEY_PATH"), os.path.join(self.dir, "app-private-key.pem")]
+        creds = os.path.join(self.dir, "app-credentials.env")  # written by serve --setup
+        if os.path.exists(creds):
+            with open(creds) as f:
+                out += [line.split("=", 1)[1].strip() for line in f
+                        if line.startswith("WEBHOOK_SECRET=")]
+        for key in keys:
+            if key and os.path.exists(key):
+                with open(key) as f:
+                    out += [line.strip() for line in f if len(line.strip()) >= 40
+                            and not line.startswith("-----")]
         return out + list(self.extra_secrets)
 
     def keep_for_secret_scan(self):

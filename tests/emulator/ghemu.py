@@ -133,12 +133,13 @@ class Emulator:
         self.log = []
         self.seq = 0
         self.ids = {"repo": 1000, "check_run": 5000, "check_suite": 7000,
-                    "delivery": 90000, "pull": 3000, "user": 100}
+                    "delivery": 90000, "pull": 3000, "user": 100, "manifest": 0, "app": 0}
         self.faults = []
         self.ratelimit_window = None  # {until, mode, match}
         self.writers = []             # concurrent writer specs
         self.rl = {}                  # auth key -> {used, reset}
         self.jwt_ok = {}              # verified JWT -> True (signature only)
+        self.manifests = {}           # manifest-flow code -> the App it made
         self.rng = random.Random(self.config["seed"])
         self.outbox = queue.Queue()
         self.dirty = False
@@ -1200,6 +1201,66 @@ def branch_of(ref):
 def r_app(ctx):
     ctx.need_app()
     return 200, ctx.emu.app_obj()
+
+
+# ---- the App manifest flow: the "new App" page and the code's conversion ----
+
+@route("POST", r"(?:/organizations/(?P<org>[^/]+))?/settings/apps/new")
+def r_new_app_page(ctx, org=None):
+    """A person submits a manifest to GitHub's page and presses "Create":
+    the App is made and the browser sent to the manifest's redirect_url."""
+    emu = ctx.emu
+    form = urllib.parse.parse_qs((ctx.raw or b"").decode())
+    try:
+        m = json.loads(form["manifest"][0])
+    except (KeyError, ValueError):
+        raise ApiError(422, "the form has no manifest")
+    want(isinstance(m, dict) and isinstance(m.get("url"), str), 422, "manifest url missing")
+    want(isinstance((m.get("hook_attributes") or {}).get("url"), str), 422,
+         "hook_attributes.url missing")
+    want(isinstance(m.get("redirect_url"), str), 422, "redirect_url missing")
+    key, pub = make_app_key(emu.state_dir, name="manifest-app-%d" % emu.next_id("manifest"))
+    with open(key) as f:
+        pem = f.read()
+    os.unlink(key)
+    code = "mc" + uuid.uuid4().hex
+    app_id = 100000 + emu.next_id("app")
+    slug = re.sub(r"[^a-z0-9-]", "-", (m.get("name") or "app").lower())
+    with emu.lock:
+        emu.manifests[code] = {
+            "id": app_id, "slug": slug, "name": m.get("name") or slug, "pem": pem,
+            "public_key_pem": pub, "webhook_secret": uuid.uuid4().hex + uuid.uuid4().hex,
+            "client_id": "Iv1.%016x" % app_id, "client_secret": uuid.uuid4().hex,
+            "owner": org or "octocat", "manifest": m, "created": emu.now()}
+    q = {"code": code}
+    state = ctx.query.get("state", [None])[0] if isinstance(ctx.query, dict) else None
+    if state:
+        q["state"] = state
+    sep = "&" if "?" in m["redirect_url"] else "?"
+    ctx.resp_headers["Location"] = m["redirect_url"] + sep + urllib.parse.urlencode(q)
+    return 302, {"message": "Found"}
+
+
+@route("POST", r"/app-manifests/(?P<code>[^/]+)/conversions")
+def r_manifest_conversion(ctx, code):
+    emu = ctx.emu
+    with emu.lock:
+        a = emu.manifests.pop(code, None)
+    want(a and emu.now() - a["created"] < 3600, 404, "Not Found")
+    m = a["manifest"]
+    with emu.lock:
+        emu.app = {"id": a["id"], "slug": a["slug"], "name": a["name"],
+                   "client_id": a["client_id"], "owner": a["owner"],
+                   "public_key_pem": a["public_key_pem"], "created_at": iso_utc(emu.now()),
+                   "permissions": m.get("default_permissions"), "events": m.get("default_events")}
+        emu.jwt_ok.clear()
+        emu.webhook = {"url": m["hook_attributes"]["url"], "secret": a["webhook_secret"]}
+        emu.touch()
+    out = dict(emu.app_obj(), pem=a["pem"], webhook_secret=a["webhook_secret"],
+               client_secret=a["client_secret"])
+    out["permissions"] = m.get("default_permissions") or {}
+    out["events"] = m.get("default_events") or []
+    return 201, out
 
 
 @route("GET", r"/app/installations")
