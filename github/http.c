@@ -348,6 +348,8 @@ char *gh_link_next(const char *link)
 	return NULL;
 }
 
+#define PARSE_UINT_MAX 10000000000LL
+
 static int parse_uint(const char *s, int64_t *out)
 {
 	char *end;
@@ -360,7 +362,9 @@ static int parse_uint(const char *s, int64_t *out)
 		end++;
 	if (*end || v < 0)
 		return -1;
-	*out = v;
+	/* seconds or epoch seconds: past ~300 years is nonsense, and the
+	 * callers multiply by 1000 */
+	*out = v > PARSE_UINT_MAX ? PARSE_UINT_MAX : v;
 	return 0;
 }
 

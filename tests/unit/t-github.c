@@ -161,6 +161,11 @@ static void test_ratelimit_wait(void)
 	T_EQ_INT(gh_ratelimit_wait_ms(403, "0", "5", NULL, NULL, 1000, 60000, 0), 1000);
 	/* remaining 0: until reset, by the server's clock, plus a second */
 	T_EQ_INT(gh_ratelimit_wait_ms(403, NULL, "0", "1030", NULL, 1000, 60000, 0), 31000);
+	/* absurd values are capped, not overflowed (found by fuzz-github) */
+	T_ASSERT(gh_ratelimit_wait_ms(429, "99999999999999999999", NULL, NULL, NULL, 1000, 60000,
+				      0) == 10000000000LL * 1000);
+	T_ASSERT(gh_ratelimit_wait_ms(403, NULL, "0", "99999999999999999999", NULL, 1000, 60000,
+				      0) > 0);
 	T_EQ_INT(gh_ratelimit_wait_ms(403, NULL, "0", "990", NULL, 1000, 60000, 0), 1000);
 	/* a rate limit that names no time: a minute, doubling */
 	T_EQ_INT(gh_ratelimit_wait_ms(403, NULL, "12", "1030",
