@@ -157,7 +157,7 @@ bench: deps
 # libFuzzer needs clang; each target runs FUZZ_SECONDS on its seed corpus.
 fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
-		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' \
 		LDFLAGS='-fsanitize=address,undefined' fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz build/fuzz
 

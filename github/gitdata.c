@@ -194,9 +194,7 @@ int gh_git_get_commit(struct gh_client *c, const struct gh_repo *r, const char *
 {
 	struct hs_buf url = HS_BUF_INIT(4096);
 	struct gh_request rq;
-	json_t *j = NULL, *parents, *p;
-	const char *tree, *msg;
-	size_t i;
+	json_t *j = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -212,15 +210,30 @@ int gh_git_get_commit(struct gh_client *c, const struct gh_repo *r, const char *
 	rc = gh_call(c, &rq, GH_JSON_OBJECT, &j, NULL, err);
 	if (rc)
 		goto out;
+	rc = gh_commit_decode(j, sha, out, err);
+out:
+	json_decref(j);
+	hs_buf_release(&url);
+	return rc;
+}
+
+int gh_commit_decode(const json_t *j, const char *sha, struct gh_commit *out, char *err)
+{
+	const json_t *parents, *p;
+	const char *tree, *msg, *own;
+	size_t i;
+	int rc = GH_OK;
+
+	memset(out, 0, sizeof(*out));
 	tree = gh_json_sha(gh_json_obj(j, "tree"), "sha");
 	parents = gh_json_arr(j, "parents");
 	msg = gh_json_str(j, "message", 1024 * 1024);
-	if (!tree || !parents || !gh_json_sha(j, "sha") || strcmp(gh_json_sha(j, "sha"), sha)) {
-		hs_seterr(err, "commit %s: response lacks sha, tree or parents", sha);
-		rc = GH_EBADRESP;
-		goto out;
+	own = gh_json_sha(j, "sha");
+	if (!tree || !parents || !own || (sha && strcmp(own, sha))) {
+		hs_seterr(err, "commit %.40s: response lacks sha, tree or parents", sha ? sha : "?");
+		return GH_EBADRESP;
 	}
-	memcpy(out->sha, sha, sizeof(gh_sha));
+	memcpy(out->sha, own, sizeof(gh_sha));
 	memcpy(out->tree, tree, sizeof(gh_sha));
 	out->message = hs_strdup(msg ? msg : "");
 	out->parents = hs_calloc(json_array_size(parents) + 1, sizeof(gh_sha));
@@ -228,17 +241,14 @@ int gh_git_get_commit(struct gh_client *c, const struct gh_repo *r, const char *
 		const char *ps = gh_json_sha(p, "sha");
 
 		if (!ps) {
-			hs_seterr(err, "commit %s: bad parent %zu", sha, i);
+			hs_seterr(err, "commit %.40s: bad parent %zu", own, i);
 			rc = GH_EBADRESP;
-			goto out;
+			break;
 		}
 		memcpy(out->parents[out->n_parents++], ps, sizeof(gh_sha));
 	}
-out:
 	if (rc)
 		gh_commit_release(out);
-	json_decref(j);
-	hs_buf_release(&url);
 	return rc;
 }
 
@@ -322,10 +332,10 @@ out:
 	return rc;
 }
 
-static int add_entries(struct gh_tree *t, json_t *listing, const char *prefix,
-		       char *err)
+int gh_tree_add_listing(struct gh_tree *t, const json_t *listing, const char *prefix,
+			char *err)
 {
-	json_t *arr = gh_json_arr(listing, "tree"), *e;
+	const json_t *arr = gh_json_arr(listing, "tree"), *e;
 	size_t i;
 
 	json_array_foreach(arr, i, e) {
@@ -377,7 +387,7 @@ static int walk_tree(struct gh_client *c, const struct gh_repo *r, const char *s
 	if (rc)
 		goto out;
 	if (!truncated) {
-		rc = add_entries(t, j, prefix, err);
+		rc = gh_tree_add_listing(t, j, prefix, err);
 		goto out;
 	}
 	/* too big for one listing: this level alone, then each sub-tree */
@@ -393,7 +403,7 @@ static int walk_tree(struct gh_client *c, const struct gh_repo *r, const char *s
 		goto out;
 	}
 	first = t->n;
-	rc = add_entries(t, j, prefix, err);
+	rc = gh_tree_add_listing(t, j, prefix, err);
 	if (rc)
 		goto out;
 	arr = gh_json_arr(j, "tree");
@@ -440,7 +450,7 @@ int gh_git_get_tree(struct gh_client *c, const struct gh_repo *r, const char *sh
 			rc = GH_ETOOBIG;
 		}
 		if (!rc)
-			rc = add_entries(out, j, "", err);
+			rc = gh_tree_add_listing(out, j, "", err);
 	}
 	if (rc)
 		gh_tree_release(out);

@@ -11,6 +11,7 @@
 #define GH_GITDATA_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "github/gh.h"
@@ -49,6 +50,9 @@ struct gh_commit {
 int gh_git_get_commit(struct gh_client *c, const struct gh_repo *r, const char *sha,
 		      struct gh_commit *out, char *err);
 void gh_commit_release(struct gh_commit *x);
+/* The commit in GitHub's answer j (borrowed); when sha is not NULL the
+ * answer must be about that commit.  GH_EBADRESP for a malformed answer. */
+int gh_commit_decode(const json_t *j, const char *sha, struct gh_commit *out, char *err);
 
 enum gh_object_type { GH_OBJ_BLOB, GH_OBJ_TREE, GH_OBJ_COMMIT };
 
@@ -78,6 +82,11 @@ int gh_git_get_tree(struct gh_client *c, const struct gh_repo *r, const char *sh
 		    int recursive, struct gh_tree *out, char *err);
 void gh_tree_init(struct gh_tree *t);
 void gh_tree_release(struct gh_tree *t);
+/* Append the entries of one listing (GitHub's answer to GET trees/{sha},
+ * borrowed) to t, each path under prefix.  GH_EBADRESP for a bad entry,
+ * GH_ETOOBIG past GH_TREE_MAX_ENTRIES. */
+int gh_tree_add_listing(struct gh_tree *t, const json_t *listing, const char *prefix,
+			char *err);
 
 /*
  * GET /repos/{o}/{r}/git/blobs/{sha}, through the client's blob cache.
