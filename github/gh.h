@@ -70,6 +70,7 @@ struct gh_blob_cache {
 	void *ctx;
 	int (*get)(void *ctx, const char *sha, char **data, size_t *len);
 	int (*put)(void *ctx, const char *sha, const char *data, size_t len);
+	int (*has)(void *ctx, const char *sha); /* optional: 1 when held, without reading */
 };
 
 #endif

@@ -1,4 +1,5 @@
 /* gitdata.c: Git Data API calls and the one-commit change set with re-planning. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -863,4 +864,101 @@ int gh_git_commit(struct gh_client *c, const struct gh_repo *r,
 	if (rc)
 		memset(out->commit, 0, sizeof(gh_sha));
 	return rc;
+}
+
+/* ---- reading many blobs at once ---- */
+
+#define PREFETCH_BATCH 256 /* blobs held in memory before they go to the cache */
+
+struct prefetch {
+	struct gh_client *parent;
+	const struct gh_repo *repo;
+	const char *const *shas; /* the batch's missing blobs */
+	char **data;
+	size_t *len;
+	size_t n, next, max;
+	pthread_mutex_t mu;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *p = arg;
+	struct gh_client *c = NULL;
+	char err[HS_ERRBUF];
+
+	if (gh_client_fork(p->parent, &c, err))
+		return NULL;
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->mu);
+		i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			break;
+		if (gh_git_get_blob(c, p->repo, p->shas[i], p->max, &p->data[i], &p->len[i], err))
+			p->data[i] = NULL; /* the caller's own read reports it */
+	}
+	gh_client_free(c);
+	return NULL;
+}
+
+size_t gh_git_prefetch_blobs(struct gh_client *c, const struct gh_repo *r,
+			     const char *const *shas, size_t n, size_t max, int parallel)
+{
+	const struct gh_blob_cache *cache = gh_client_blobs(c);
+	const char **missing = NULL;
+	size_t nmissing = 0, got = 0;
+	json_t *seen;
+
+	if (!cache || !cache->get || !cache->put || parallel < 2 || n < 2)
+		return 0;
+	missing = hs_calloc(n, sizeof(*missing));
+	seen = json_object();
+	for (size_t i = 0; i < n; i++) {
+		char *d = NULL;
+		size_t l = 0;
+
+		if (!gh_sha_valid(shas[i]) || json_object_get(seen, shas[i]))
+			continue;
+		json_object_set_new(seen, shas[i], json_true());
+		if (cache->has ? cache->has(cache->ctx, shas[i])
+			       : cache->get(cache->ctx, shas[i], &d, &l) == 0 && d) {
+			free(d);
+			continue;
+		}
+		missing[nmissing++] = shas[i];
+	}
+	json_decref(seen);
+	for (size_t from = 0; nmissing > 1 && from < nmissing; from += PREFETCH_BATCH) {
+		struct prefetch p;
+		pthread_t t[GH_PREFETCH_PARALLEL];
+		int nt = parallel > GH_PREFETCH_PARALLEL ? GH_PREFETCH_PARALLEL : parallel, started = 0;
+
+		memset(&p, 0, sizeof(p));
+		p.parent = c;
+		p.repo = r;
+		p.shas = missing + from;
+		p.n = nmissing - from < PREFETCH_BATCH ? nmissing - from : PREFETCH_BATCH;
+		p.max = max;
+		p.data = hs_calloc(p.n, sizeof(*p.data));
+		p.len = hs_calloc(p.n, sizeof(*p.len));
+		pthread_mutex_init(&p.mu, NULL);
+		if ((size_t)nt > p.n)
+			nt = (int)p.n;
+		for (int k = 0; k < nt; k++)
+			started += pthread_create(&t[started], NULL, prefetch_main, &p) == 0;
+		for (int k = 0; k < started; k++)
+			pthread_join(t[k], NULL);
+		for (size_t i = 0; i < p.n; i++) {
+			if (p.data[i] && cache->put(cache->ctx, p.shas[i], p.data[i], p.len[i]) == 0)
+				got++;
+			free(p.data[i]);
+		}
+		pthread_mutex_destroy(&p.mu);
+		free(p.data);
+		free(p.len);
+	}
+	free(missing);
+	return got;
 }

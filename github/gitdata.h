@@ -95,6 +95,18 @@ int gh_tree_add_listing(struct gh_tree *t, const json_t *listing, const char *pr
  */
 int gh_git_get_blob(struct gh_client *c, const struct gh_repo *r, const char *sha,
 		    size_t max, char **data, size_t *len, char *err);
+/*
+ * Read into c's blob cache, `parallel` at a time, the blobs of shas[0..n)
+ * it does not hold yet, each at most max bytes, so that the
+ * gh_git_get_blob calls that follow are served from it.  Best effort:
+ * blobs that fail are left for those calls to read (and report).  Without
+ * a cache, or with one blob to read, it does nothing.  Returns how many
+ * blobs it read.
+ */
+size_t gh_git_prefetch_blobs(struct gh_client *c, const struct gh_repo *r,
+			     const char *const *shas, size_t n, size_t max, int parallel);
+/* How many blobs gh_git_prefetch_blobs reads at a time. */
+#define GH_PREFETCH_PARALLEL 8
 /* POST /repos/{o}/{r}/git/blobs (base64): the new blob's sha in out. */
 int gh_git_create_blob(struct gh_client *c, const struct gh_repo *r,
 		       const char *data, size_t len, gh_sha out, char *err);

@@ -170,6 +170,15 @@ static int valid_base(const char *u)
 	return (!strncmp(u, "https://", 8) && u[8]) || (!strncmp(u, "http://", 7) && u[7]);
 }
 
+int gh_client_fork(struct gh_client *c, struct gh_client **out, char *err)
+{
+	struct gh_client_opts o = c->o;
+
+	o.blobs = NULL; /* the cache is the parent thread's: it fills it */
+	o.etag_entries = -1;
+	return gh_client_new(out, &o, err);
+}
+
 int gh_client_new(struct gh_client **out, const struct gh_client_opts *o, char *err)
 {
 	struct gh_client *c;

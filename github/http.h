@@ -63,6 +63,9 @@ void gh_client_opts_init(struct gh_client_opts *o);
 /* *out is new (gh_client_free).  GH_EINVAL for a bad base URL. */
 int gh_client_new(struct gh_client **out, const struct gh_client_opts *o, char *err);
 void gh_client_free(struct gh_client *c);
+/* A client for another thread with c's options (auth, locks, base URL),
+ * without c's blob cache or ETags.  *out is new (gh_client_free). */
+int gh_client_fork(struct gh_client *c, struct gh_client **out, char *err);
 
 /* Borrowed views of the options the client was made with. */
 const struct gh_blob_cache *gh_client_blobs(struct gh_client *c);

@@ -276,6 +276,23 @@ static int validate_at(struct ev_ctx *ctx, const struct gh_repo *repo,
 
 	out->set = val_set_new(NULL, NULL, 0);
 	fl = val_set_findings(out->set);
+	{
+		/* the blobs the loop reads, fetched in parallel first */
+		const char **shas = hs_calloc(tree->n ? tree->n : 1, sizeof(*shas));
+		size_t n = 0;
+
+		for (size_t i = 0; i < tree->n; i++) {
+			const struct gh_tree_entry *e = &tree->v[i];
+			const char *rel = e->type == GH_OBJ_BLOB ? rel_of(dir, e->path) : NULL;
+			enum lay_class cls = rel ? lay_classify(rel) : LAY_UNMANAGED;
+
+			if (rel && (cls == LAY_MANAGED || cls == LAY_RAW) && lay_is_yaml_name(rel) &&
+			    e->size <= (int64_t)CR_READ_MAX)
+				shas[n++] = e->sha;
+		}
+		gh_git_prefetch_blobs(ctx->gh, repo, shas, n, CR_READ_MAX, GH_PREFETCH_PARALLEL);
+		free(shas);
+	}
 	for (size_t i = 0; i < tree->n && rc == HS_OK; i++) {
 		const struct gh_tree_entry *e = &tree->v[i];
 		const char *rel = e->type == GH_OBJ_BLOB ? rel_of(dir, e->path) : NULL;

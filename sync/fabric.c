@@ -569,6 +569,22 @@ static int rebuild_state(struct ev_ctx *ctx, const struct store_fabric *f,
 	for (size_t w = 0; written && w < written->n; w++)
 		if (!written->v[w].delete)
 			json_object_set_new(wrote, written->v[w].path, json_true());
+	{
+		/* the files the loop below reads, fetched in parallel first */
+		const char **shas = hs_calloc(tree->n ? tree->n : 1, sizeof(*shas));
+		size_t ns = 0;
+
+		for (size_t i = 0; i < tree->n; i++) {
+			const struct gh_tree_entry *e = &tree->v[i];
+			const char *rel = e->type == GH_OBJ_BLOB ? rel_of(f->directory, e->path) : NULL;
+
+			if (rel && !strncmp(rel, "managed/", 8) && is_yaml(rel) &&
+			    (full || !prev_rows(&prev, rel, e->sha)))
+				shas[ns++] = e->sha;
+		}
+		gh_git_prefetch_blobs(ctx->gh, r, shas, ns, RAW_FILE_MAX, GH_PREFETCH_PARALLEL);
+		free(shas);
+	}
 	for (size_t i = 0; i < tree->n; i++) {
 		const struct gh_tree_entry *e = &tree->v[i];
 		const char *rel = e->type == GH_OBJ_BLOB ? rel_of(f->directory, e->path) : NULL;

@@ -793,6 +793,20 @@ int store_queue_stats(struct store *s, struct store_queue_stats *stats)
 	return step == SQLITE_DONE ? HS_OK : HS_EDB;
 }
 
+int store_blob_has(struct store *s, const char *sha)
+{
+	sqlite3_stmt *st;
+	int has = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM blobs WHERE sha = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	bind_text(st, 1, sha);
+	has = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return has;
+}
+
 int store_blob_get(struct store *s, const char *sha, char **data, size_t *len)
 {
 	sqlite3_stmt *st = stmt(s, ST_BLOB_GET, NULL);

@@ -350,6 +350,8 @@ int store_redelivery_asked(struct store *s, const char *guid, int64_t now_ms);
  * *data new (NUL-terminated, caller frees), or HS_ENOTFOUND.  put: stores a
  * copy; storing a sha twice keeps the first. */
 int store_blob_get(struct store *s, const char *sha, char **data, size_t *len);
+/* 1 when the blob is stored (without reading it). */
+int store_blob_has(struct store *s, const char *sha);
 int store_blob_put(struct store *s, const char *sha, const void *data, size_t len);
 
 #endif

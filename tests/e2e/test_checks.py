@@ -260,3 +260,23 @@ def test_pull_request_from_a_fork_gets_no_button_and_says_why():
     assert len(runs) == 1 and runs[0]["conclusion"] == "failure"
     assert runs[0]["actions"] == []
     assert "comes from a fork" in runs[0]["output"]["summary"]
+
+
+def test_a_cold_run_reads_new_blobs_in_parallel_once():
+    repo = fabric_repo(BASE)
+    files = {f"fab/managed/vpcs/p-{i}.yaml": vpc(f"p-{i}", 100 + i, 1100 + i) for i in range(40)}
+    since = GH.clear_log()
+    pr, run = open_pr(repo, files, branch="many")
+    assert run["conclusion"] == "success", run["output"]["title"]
+    blobs = [c for c in GH.log(since) if c["method"] == "GET" and "/git/blobs/" in c["path"]]
+    assert len(blobs) >= 40, len(blobs)
+    # at some moment several blob reads were in flight, never more than 8
+    edges = sorted([(c["start"], 1) for c in blobs] + [(c["end"], -1) for c in blobs])
+    inflight = peak = 0
+    for _, d in edges:
+        inflight += d
+        peak = max(peak, inflight)
+    assert 1 < peak <= 8, peak
+    # and each was read once: the check of the push that follows finds them cached
+    paths = [c["path"] for c in blobs]
+    assert len(paths) == len(set(paths)), "a blob was read twice"
