@@ -392,6 +392,8 @@ int64_t gh_ratelimit_wait_ms(long status, const char *retry_after,
 		if (!parse_uint(retry_after, &v))
 			return (v > 0 ? v : 1) * 1000;
 		v = (int64_t)curl_getdate(retry_after, NULL); /* an HTTP date */
+		if (v > now_s + PARSE_UINT_MAX)
+			v = now_s + PARSE_UINT_MAX;
 		if (v > 0)
 			return v > now_s ? (v - now_s) * 1000 : 1000;
 	}
