@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fcgi/cli_validate.h"
@@ -14,6 +13,7 @@
 #include "github/base/clock.h"
 #include "github/base/err.h"
 #include "github/app_auth.h"
+#include "github/codec.h"
 #include "github/base/log.h"
 #include "github/base/mem.h"
 #include "github/http.h"
@@ -175,12 +175,9 @@ struct list_ctx {
 static int print_delivery(const struct store_delivery_row *d, void *arg)
 {
 	struct list_ctx *c = arg;
-	char when[32];
-	time_t t = (time_t)(d->received_ms / 1000);
-	struct tm tm;
+	char when[21];
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gh_time_format(d->received_ms, when);
 	if (c->json) {
 		json_array_append_new(c->arr, json_pack(
 			"{s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:i, s:s?}",
@@ -360,13 +357,10 @@ static int cmd_fabrics(const struct hs_config *cfg, int argc, char **argv)
 
 static int print_op(const struct store_op *op, void *arg)
 {
-	char when[32];
-	time_t t = (time_t)(op->created_ms / 1000);
-	struct tm tm;
+	char when[21];
 
 	(void)arg;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gh_time_format(op->created_ms, when);
 	printf("%-24s %-16s %-9s %-6s %s %s\n", op->id, op->fabric, store_op_state_name(op->state),
 	       op->source, when, op->author_name);
 	return 0;
@@ -431,13 +425,10 @@ static int cmd_operations(const struct hs_config *cfg, int argc, char **argv)
 
 static int print_note(const struct store_note *n, void *arg)
 {
-	char when[32];
-	time_t t = (time_t)(n->created_ms / 1000);
-	struct tm tm;
+	char when[21];
 
 	(void)arg;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gh_time_format(n->created_ms, when);
 	printf("%-8lld %-16s %-9s %-8s %s/%s %s %d %s\n", (long long)n->id, n->fabric, n->state,
 	       n->action, n->kind, n->name, when, n->attempts, n->last_error ? n->last_error : "");
 	return 0;

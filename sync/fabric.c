@@ -1030,6 +1030,22 @@ static int fabric_job(struct ev_ctx *ctx, int onboard)
 	return rc;
 }
 
+/* The fabric of a job that talks to GitHub, and its repository: HS_OK (c to
+ * release), 1 when the fabric was removed meanwhile, or an error. */
+static int job_fabric(struct ev_ctx *ctx, struct fabric_copy *c, struct gh_repo *repo)
+{
+	int rc = need_github(ctx);
+
+	if (!rc)
+		rc = fabric_from_job(ctx, c);
+	if (rc)
+		return rc;
+	repo->owner = c->f.owner;
+	repo->name = c->f.repo;
+	repo->installation_id = c->f.installation_id;
+	return HS_OK;
+}
+
 /* After a restart: a fabric whose branch moved past its state (a push whose
  * delivery was lost with the process) is ingested, as its push would have. */
 int fabric_handle_catchup(struct ev_ctx *ctx)
@@ -1038,18 +1054,10 @@ int fabric_handle_catchup(struct ev_ctx *ctx)
 	struct gh_repo repo;
 	gh_sha head;
 	char id[64];
-	int rc = need_github(ctx);
+	int rc = job_fabric(ctx, &c, &repo);
 
 	if (rc)
-		return rc;
-	rc = fabric_from_job(ctx, &c);
-	if (rc == 1)
-		return HS_OK;
-	if (rc)
-		return rc;
-	repo.owner = c.f.owner;
-	repo.name = c.f.repo;
-	repo.installation_id = c.f.installation_id;
+		return rc == 1 ? HS_OK : rc;
 	rc = gh_err_to_hs(gh_git_get_ref(ctx->gh, &repo, c.f.branch, head, ctx->err));
 	if (!rc && (!c.f.head || strcmp(head, c.f.head))) {
 		hs_log(HS_LOG_INFO, "fabric", c.f.name, "branch %s moved to %s while its state is at"
@@ -1070,19 +1078,11 @@ int fabric_handle_resync(struct ev_ctx *ctx)
 	struct gh_commit commit = { 0 };
 	struct gh_repo repo;
 	gh_sha head;
-	int rc = need_github(ctx);
+	int rc = job_fabric(ctx, &c, &repo);
 
 	if (rc)
-		return rc;
-	rc = fabric_from_job(ctx, &c);
-	if (rc == 1)
-		return HS_OK;
-	if (rc)
-		return rc;
+		return rc == 1 ? HS_OK : rc;
 	gh_tree_init(&tree);
-	repo.owner = c.f.owner;
-	repo.name = c.f.repo;
-	repo.installation_id = c.f.installation_id;
 	rc = gh_git_get_ref(ctx->gh, &repo, c.f.branch, head, ctx->err);
 	if (!rc)
 		rc = gh_git_get_commit(ctx->gh, &repo, head, &commit, ctx->err);

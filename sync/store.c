@@ -1480,27 +1480,36 @@ int store_op_writer(struct store *s, const char *fabric, const char *path,
 	return rc;
 }
 
-int store_op_counts(struct store *s, const char *fabric, struct store_op_counts *out)
+/* One row of n integer sums for fabric (NULL: all) into out[0..n). */
+static int count_row(struct store *s, const char *sql, const char *fabric, int64_t *out,
+		     int n)
 {
 	sqlite3_stmt *st;
 	int rc = HS_EDB;
 
-	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT coalesce(sum(state = 'queued'), 0),"
-			       " coalesce(sum(state = 'conflict'), 0),"
-			       " coalesce(sum(state = 'failed'), 0)"
-			       " FROM operations WHERE ?1 IS NULL OR fabric = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return HS_EDB;
 	bind_text(st, 1, fabric);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		out->queued = sqlite3_column_int64(st, 0);
-		out->conflicts = sqlite3_column_int64(st, 1);
-		out->failed = sqlite3_column_int64(st, 2);
+		for (int i = 0; i < n; i++)
+			out[i] = sqlite3_column_int64(st, i);
 		rc = HS_OK;
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_op_counts(struct store *s, const char *fabric, struct store_op_counts *out)
+{
+	int64_t v[3] = { 0, 0, 0 };
+	int rc = count_row(s, "SELECT coalesce(sum(state = 'queued'), 0),"
+			   " coalesce(sum(state = 'conflict'), 0),"
+			   " coalesce(sum(state = 'failed'), 0)"
+			   " FROM operations WHERE ?1 IS NULL OR fabric = ?1", fabric, v, 3);
+
+	out->queued = v[0];
+	out->conflicts = v[1];
+	out->failed = v[2];
 	return rc;
 }
 
@@ -1659,23 +1668,15 @@ int store_note_purge(struct store *s, int64_t before_ms, char *err)
 
 int store_note_counts(struct store *s, const char *fabric, struct store_note_counts *out)
 {
-	sqlite3_stmt *st;
-	int rc = HS_EDB;
+	int64_t v[3] = { 0, 0, 0 };
+	int rc = count_row(s, "SELECT coalesce(sum(state = 'pending'), 0),"
+			   " coalesce(sum(state = 'dead'), 0),"
+			   " coalesce(min(CASE WHEN state = 'pending' THEN created_ms END), 0)"
+			   " FROM outbox WHERE state <> 'delivered' AND (?1 IS NULL OR fabric = ?1)",
+			   fabric, v, 3);
 
-	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'dead'), 0),"
-			       " coalesce(min(CASE WHEN state = 'pending' THEN created_ms END), 0)"
-			       " FROM outbox WHERE state <> 'delivered' AND (?1 IS NULL OR fabric = ?1)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return HS_EDB;
-	bind_text(st, 1, fabric);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		out->pending = sqlite3_column_int64(st, 0);
-		out->dead = sqlite3_column_int64(st, 1);
-		out->oldest_pending_ms = sqlite3_column_int64(st, 2);
-		rc = HS_OK;
-	}
-	sqlite3_finalize(st);
+	out->pending = v[0];
+	out->dead = v[1];
+	out->oldest_pending_ms = v[2];
 	return rc;
 }
