@@ -218,6 +218,14 @@ def test_kill9_at_random_moments_changes_nothing_but_the_timing():
     t.start()
     try:
         crash_ops = run("crash", crash, events)
+        # keep killing while the work goes on, not only while it arrives
+        for ids in crash_ops.values():
+            for op_id in ids:
+                wait_for(lambda: retrying(lambda: G.api("GET", f"/operations/{op_id}"),
+                                          "operation")[1]["state"] != "queued",
+                         timeout=300, step=0.2, what=f"operation {op_id}")
+        wait_for(lambda: kills[0] >= 3 or not t.is_alive(), timeout=120, step=0.2,
+                 what="three kills")
     finally:
         stop.set()
         t.join()
