@@ -121,6 +121,11 @@ static int cmd_serve(const struct hs_config *cfg, int argc, char **argv)
 	if (rc == SERVER_RESTART) {
 		/* the App was registered: start again, now with its credentials */
 		hs_info("restarting with the new GitHub App");
+		/* as it was started (argv[0]), else the running binary */
+		if (strchr(saved_argv[0], '/'))
+			execv(saved_argv[0], saved_argv);
+		else
+			execvp(saved_argv[0], saved_argv);
 		execv("/proc/self/exe", saved_argv);
 		hs_error("cannot restart: %s", strerror(errno));
 		return 1;
