@@ -131,8 +131,9 @@ int v_int(const struct hy_node *n, int64_t *out)
 			*out = n->v.i;
 		return 1;
 	}
-	if (n->type == HY_FLOAT && n->v.f == (double)(int64_t)n->v.f && n->v.f > -9.2e18 &&
-	    n->v.f < 9.2e18) {
+	/* the range first: converting a NaN or a double past int64 is undefined */
+	if (n->type == HY_FLOAT && n->v.f > -9.2e18 && n->v.f < 9.2e18 &&
+	    n->v.f == (double)(int64_t)n->v.f) {
 		*out = (int64_t)n->v.f;
 		return 1;
 	}

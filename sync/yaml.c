@@ -1,5 +1,6 @@
 /* yaml.c: libyaml events into an arena tree with positions, K8s scalar resolution, JSON. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -646,7 +647,9 @@ static int key_to_string(struct loader *L, struct hy_node *k)
 	case HY_FLOAT:
 		if (isnan(k->v.f))
 			snprintf(buf, sizeof(buf), ".nan");
-		else if (isinf(k->v.f))
+		else if (isinf(k->v.f) || fabs(k->v.f) > FLT_MAX)
+			/* past float's range the float key is infinite (and converting it
+			 * would be undefined) */
 			snprintf(buf, sizeof(buf), "%s", k->v.f > 0 ? ".inf" : "-.inf");
 		else
 			snprintf(buf, sizeof(buf), "%.9g", (double)(float)k->v.f);
