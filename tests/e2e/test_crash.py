@@ -149,10 +149,12 @@ def finish(fabric, repo, ops):
     for name, ids in ops.items():
         for op_id in ids:
             wait_for(lambda: G.api("GET", f"/operations/{op_id}")[1]["state"] != "queued",
-                     timeout=180, step=0.2, what=f"operation {op_id}")
-    G.settle(repo, timeout=180)
+                     timeout=180 + EVENTS, step=0.2, what=f"operation {op_id}")
+    # a push job, its check run and a NetBox commit each take a moment: the
+    # work behind a long workload takes minutes to drain
+    G.settle(repo, timeout=180 + EVENTS)
     wait_for(lambda: G.api("GET", f"/fabrics/{fabric}/status")[1]["outbox"]["pending"] == 0,
-             timeout=120, what="NetBox told everything")
+             timeout=120 + EVENTS, what="NetBox told everything")
     files = {}
     for line in GH.git(repo, "ls-tree", "-r", "main").splitlines():
         meta, path = line.split("\t")

@@ -53,6 +53,11 @@ def vpc_yaml(name, subnet, vlan):
     return yaml.safe_dump(vpc(name, subnet, vlan), sort_keys=False)
 
 
+def net(category, i):
+    """A /24 no other event of the workload uses (up to 1000 events)."""
+    return f"10.{60 + 4 * category + i // 250}.{i % 250}.0/24"
+
+
 def faults_on():
     GH.set_faults(
         # a write in twenty is done but its answer lost (a 502 on the way back)
@@ -82,23 +87,23 @@ def test_every_operation_ends_committed_noop_or_conflict_and_nothing_is_lost():
             window = True
         if r < 0.25:  # a person edits a file of their own
             name = f"p-{rnd.randrange(8)}"
-            people[name] = (f"10.50.{int(name[2:])}.0/24", vlan)
+            people[name] = (f"10.50.{int(name[2:])}.0/24", vlan)  # p-0..p-7: fixed
             GH.commit(repo, {f"managed/vpcs/{name}.yaml": vpc_yaml(name, *people[name])},
                       message=f"person {i}")
         elif r < 0.35:  # a drop into raw/
             name = f"r-{i}"
             raws.append(name)
-            GH.commit(repo, {f"raw/{name}.yaml": vpc_yaml(name, f"10.51.{i % 250}.0/24", vlan)},
+            GH.commit(repo, {f"raw/{name}.yaml": vpc_yaml(name, net(0, i), vlan)},
                       message=f"drop {i}")
         elif r < 0.45:  # a person commits between hedgesync's read and write
             name = f"w-{i}"
-            people[name] = (f"10.52.{i % 250}.0/24", vlan)
+            people[name] = (net(1, i), vlan)
             GH.concurrent_writer(repo, on="any_write", path=f"managed/vpcs/{name}.yaml",
                                  content=vpc_yaml(name, *people[name]))
         elif r < 0.55:  # NetBox and a person change the same VPC from one base
             name = f"c-{i}"
             st, out = G.api("POST", "/fabrics/faults/changes?wait=60", {
-                "changes": [{"op": "apply", "resource": vpc(name, f"10.53.{i % 250}.0/24", vlan)}],
+                "changes": [{"op": "apply", "resource": vpc(name, net(2, i), vlan)}],
                 "author": {"name": "Setup", "email": "setup@example.com"}})
             assert out["state"] in ("committed", "conflict", "noop"), out
             ops.append(out["id"])
@@ -106,19 +111,20 @@ def test_every_operation_ends_committed_noop_or_conflict_and_nothing_is_lost():
                      timeout=60, what=f"{name} in the state")
             base = G.api("GET", f"/fabrics/faults/resources/VPC/{name}")[1]["blob_sha"]
             path = f"managed/vpcs/{name}.yaml"
-            GH.commit(repo, {path: vpc_yaml(name, f"10.53.{i % 250}.0/24", vlan + 500)},
+            # VLANs: events use 1000+i, Git's edit 2000+i, NetBox's 3000+i (all unique)
+            GH.commit(repo, {path: vpc_yaml(name, net(2, i), vlan + 1000)},
                       message=f"person changes {name}")
             st, out = G.api("POST", "/fabrics/faults/changes", {
                 "changes": [{"op": "apply", "base_sha": base,
-                             "resource": vpc(name, f"10.53.{i % 250}.0/24", vlan + 700)}],
+                             "resource": vpc(name, net(2, i), vlan + 2000)}],
                 "author": {"name": "Nb User", "email": "nb@example.com"}})
             assert st == 202, out
             ops.append(out["operation_id"])
-            people[name] = (f"10.53.{i % 250}.0/24", vlan + 500)  # the conflict keeps Git's
+            people[name] = (net(2, i), vlan + 1000)  # the conflict keeps Git's
         else:  # NetBox creates a VPC
             name = f"n-{i}"
             body = NB.body("4.7", "created", "vpc", object_data(
-                "faults", name, vpc(name, f"10.54.{i % 250}.0/24", vlan)["spec"]), user="nina")
+                "faults", name, vpc(name, net(3, i), vlan)["spec"]), user="nina")
             st, out = NB.send(url, body)
             assert st == 202, out
             ops.append(out["operation_id"])
@@ -127,11 +133,11 @@ def test_every_operation_ends_committed_noop_or_conflict_and_nothing_is_lost():
     for op_id in ops:
         st, op = G.api("GET", f"/operations/{op_id}?wait=60")
         wait_for(lambda: G.api("GET", f"/operations/{op_id}")[1]["state"] != "queued",
-                 timeout=180, step=0.3, what=f"operation {op_id}")
+                 timeout=180 + EVENTS, step=0.3, what=f"operation {op_id}")
         st, op = G.api("GET", f"/operations/{op_id}")
         states[op_id] = op
     GH.clear_faults()
-    G.settle(repo, timeout=180)
+    G.settle(repo, timeout=180 + EVENTS)
     log = GH.calls()
     print(f"# {EVENTS} events, {len(ops)} operations: " + ", ".join(
         f"{s} {sum(1 for o in states.values() if o['state'] == s)}"
