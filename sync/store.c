@@ -226,6 +226,9 @@ static const char *const migrations[] = {
 	"   new.blob_sha, new.commit_sha, new.origin, new.operation, new.spec,"
 	"   " NOW_MS_SQL ", " NOW_MS_SQL ");"
 	" END;",
+	/* 8: the next sequence number is max(seq) over every fabric; without
+	 * an index of its own that is a scan per stored resource */
+	"CREATE INDEX resources_seq_global ON resources(seq);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(*migrations)))
