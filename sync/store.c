@@ -1,9 +1,11 @@
 /* store.c: sqlite schema, migrations, deliveries and the job queue. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "github/base/clock.h"
 #include "github/base/err.h"
@@ -18,7 +20,10 @@ enum stmt_id {
 	ST_BLOB_PUT,
 	ST_DELIVERY_INSERT_IGNORE,
 	ST_JOB_INSERT,
+	ST_JOB_PEEK,
 	ST_JOB_CLAIM,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST_JOB_RENEW,
 	ST_JOB_DONE,
 	ST_JOB_FAIL,
@@ -27,6 +32,33 @@ enum stmt_id {
 	ST_DELIVERY_EXISTS,
 	ST_COUNT
 };
+
+/*
+ * The head of each ordering key is its unfinished job with the lowest id.
+ * A head runs when it is due and nobody holds a live lease on it; later
+ * jobs of the same key wait, so one repository branch sees its jobs in
+ * arrival order, one at a time.
+ *
+ * The claim holds the write lock, so it must not read every open job:
+ * "keys" walks the distinct open ordering keys by seeking jobs_open
+ * (a loose index scan), and each key's head is one more seek.  The cost
+ * grows with the number of busy branches, not with the backlog.
+ */
+#define OPEN_KEYS_CTE \
+	"WITH RECURSIVE keys(k) AS (" \
+	"  SELECT min(ordering_key) FROM jobs INDEXED BY jobs_open" \
+	"   WHERE state IN ('queued', 'running')" \
+	"  UNION ALL" \
+	"  SELECT (SELECT min(ordering_key) FROM jobs INDEXED BY jobs_open" \
+	"          WHERE state IN ('queued', 'running') AND ordering_key > keys.k)" \
+	"   FROM keys WHERE keys.k IS NOT NULL)"
+#define RUNNABLE_HEAD \
+	"SELECT j.id FROM keys JOIN jobs j ON j.id =" \
+	"   (SELECT min(h.id) FROM jobs h INDEXED BY jobs_open" \
+	"     WHERE h.state IN ('queued', 'running') AND h.ordering_key = keys.k)" \
+	"  WHERE (j.state = 'queued' AND j.run_after_ms <= ?2)" \
+	"     OR (j.state = 'running' AND j.lease_until_ms < ?2)" \
+	"  ORDER BY j.id LIMIT 1"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOB_GET] = "SELECT data FROM blobs WHERE sha = ?1",
@@ -37,24 +69,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_JOB_INSERT] =
 		"INSERT INTO jobs(delivery_id, kind, ordering_key, payload, state,"
 		" run_after_ms, created_ms) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
-	/*
-	 * The head of each ordering key is its unfinished job with the lowest id.
-	 * A head runs when it is due and nobody holds a live lease on it; later
-	 * jobs of the same key wait, so one repository branch sees its jobs in
-	 * arrival order, one at a time.
-	 */
+	/* The same question without the write lock: most wake-ups of an idle
+	 * worker find nothing runnable and need not take the lock to learn it. */
+	[ST_JOB_PEEK] = OPEN_KEYS_CTE RUNNABLE_HEAD,
 	[ST_JOB_CLAIM] =
+		OPEN_KEYS_CTE
 		"UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until_ms = ?3,"
 		" attempts = attempts + 1, started_ms = ?2"
-		" WHERE id = (SELECT j.id FROM jobs j"
-		"  WHERE j.state IN ('queued', 'running')"
-		"   AND j.id = (SELECT min(k.id) FROM jobs k"
-		"               WHERE k.ordering_key = j.ordering_key"
-		"                 AND k.state IN ('queued', 'running'))"
-		"   AND ((j.state = 'queued' AND j.run_after_ms <= ?2)"
-		"        OR (j.state = 'running' AND j.lease_until_ms < ?2))"
-		"  ORDER BY j.id LIMIT 1)"
+		" WHERE id = (" RUNNABLE_HEAD ")"
 		" RETURNING id, delivery_id, kind, ordering_key, payload, attempts, created_ms",
+	/* Job bookkeeping commits without its own fsync (see job_bookkeeping). */
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[ST_JOB_RENEW] =
 		"UPDATE jobs SET lease_until_ms = ?3 WHERE id = ?1 AND lease_owner = ?2"
 		" AND state = 'running'",
@@ -80,7 +106,78 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
+	int64_t busy_since_ms; /* when the current wait for the write lock began */
 };
+
+/*
+ * Waiting for the write lock.  sqlite's own busy handler sleeps in growing
+ * steps up to 100 ms, so under steady writing (intake's group commit and the
+ * workers' claims) a waiter keeps waking after the lock was taken again and
+ * its wait grows into a long tail.  The connections of this process instead
+ * wait for the end of any of their write transactions (the WAL hook runs
+ * after a commit released the lock, the rollback hook at a rollback), and
+ * look again at least every BUSY_POLL_MS for writers in other processes (the
+ * CLI) and for checkpoints.  This is a process-wide fact about the database
+ * file, not request state.
+ */
+#define BUSY_POLL_MS 2
+
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t writer_done = PTHREAD_COND_INITIALIZER;
+static uint64_t writer_generation;
+
+static void writer_finished(void)
+{
+	pthread_mutex_lock(&writer_lock);
+	writer_generation++;
+	pthread_cond_broadcast(&writer_done);
+	pthread_mutex_unlock(&writer_lock);
+}
+
+/* Installing a WAL hook replaces sqlite's automatic checkpoint, so this
+ * one also does what that did: a passive checkpoint past 1000 pages. */
+#define CHECKPOINT_PAGES 1000
+
+static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)arg;
+	writer_finished();
+	if (pages >= CHECKPOINT_PAGES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+static void rolled_back(void *arg)
+{
+	(void)arg;
+	writer_finished();
+}
+
+static int busy_wait(void *arg, int count)
+{
+	struct store *s = arg;
+	int64_t now = hs_now_ms();
+	struct timespec until;
+	uint64_t gen;
+
+	if (count == 0)
+		s->busy_since_ms = now;
+	else if (now - s->busy_since_ms >= BUSY_TIMEOUT_MS)
+		return 0; /* SQLITE_BUSY to the caller */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += BUSY_POLL_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&writer_lock);
+	gen = writer_generation;
+	while (gen == writer_generation &&
+	       pthread_cond_timedwait(&writer_done, &writer_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&writer_lock);
+	return 1;
+}
 
 /* Forward migrations; migrations[i] takes the schema from version i to i+1. */
 /* The wall clock in milliseconds, in SQL (sqlite 3.40 has no unixepoch('subsec')). */
@@ -297,7 +394,9 @@ int store_open(const char *path, struct store **out, char *err)
 		rc = HS_EDB;
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(s->db, busy_wait, s);
+	sqlite3_wal_hook(s->db, wal_committed, NULL);
+	sqlite3_rollback_hook(s->db, rolled_back, NULL);
 	/* WAL: readers do not block the writer.  synchronous=FULL: a delivery
 	 * answered 202 survives a power loss, not only a crash. */
 	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -549,6 +648,43 @@ out:
 	return HS_OK;
 }
 
+/*
+ * Job bookkeeping (claim, lease, finish) commits with synchronous=NORMAL: in
+ * WAL mode that is still atomic and survives a crash of the process, and
+ * the next full-sync commit (the next delivery stored) makes it durable
+ * with its own fsync, since the WAL is synced as a whole.  A power loss can
+ * forget only the latest claims and finishes, and then the job runs again,
+ * which every handler allows.  What hedgesync answers for (a delivery's
+ * 202, an operation's 202, a handler's own writes) stays synchronous=FULL.
+ */
+static void job_bookkeeping(struct store *s, int on)
+{
+	sqlite3_stmt *st = stmt(s, on ? ST_SYNC_NORMAL : ST_SYNC_FULL, NULL);
+
+	if (st) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+}
+
+/* Is a job runnable at now_ms?  A read, without the write lock. */
+static int job_runnable(struct store *s, int64_t now_ms, char *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_PEEK, err);
+	int step;
+
+	if (!st)
+		return HS_EDB;
+	sqlite3_bind_int64(st, 2, now_ms);
+	step = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (step == SQLITE_ROW)
+		return HS_OK;
+	if (step == SQLITE_DONE)
+		return HS_ENOTFOUND;
+	return db_error(s, err, "look for a job");
+}
+
 int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
 		    int64_t lease_ms, struct store_job **job, char *err)
 {
@@ -557,9 +693,15 @@ int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
 	int rc, step;
 
 	*job = NULL;
-	rc = exec(s, "BEGIN IMMEDIATE", err);
+	rc = job_runnable(s, now_ms, err);
 	if (rc)
+		return rc;
+	job_bookkeeping(s, 1);
+	rc = exec(s, "BEGIN IMMEDIATE", err);
+	if (rc) {
+		job_bookkeeping(s, 0);
 		return db_error(s, err, "begin");
+	}
 	st = stmt(s, ST_JOB_CLAIM, err);
 	if (!st) {
 		rc = HS_EDB;
@@ -607,20 +749,24 @@ int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
 	rc = exec(s, "COMMIT", err);
 	if (rc)
 		goto rollback;
+	job_bookkeeping(s, 0);
 	*job = j;
 	return HS_OK;
 rollback:
 	if (st)
 		sqlite3_reset(st);
 	exec(s, "ROLLBACK", NULL);
+	job_bookkeeping(s, 0);
 	store_job_free(j);
 	return rc;
 }
 
+/* One bookkeeping UPDATE of a job this owner holds. */
 static int run_update(struct store *s, sqlite3_stmt *st, char *err, const char *what)
 {
 	int rc = HS_OK;
 
+	job_bookkeeping(s, 1);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_error(s, err, what);
 	else if (sqlite3_changes(s->db) == 0) {
@@ -628,6 +774,7 @@ static int run_update(struct store *s, sqlite3_stmt *st, char *err, const char *
 		rc = HS_ECONFLICT;
 	}
 	sqlite3_reset(st);
+	job_bookkeeping(s, 0);
 	return rc;
 }
 

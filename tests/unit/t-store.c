@@ -125,6 +125,103 @@ static void test_one_key_in_order_other_keys_in_parallel(void)
 	store_close(s);
 }
 
+/*
+ * Many branches at once, against a model: every claim must return the
+ * lowest-id due head over all ordering keys, never a job whose key already
+ * has one running, and a key whose head waits for its retry holds back only
+ * that key.  Claims run with up to three jobs held, finished in turn.
+ */
+#define MK_KEYS 7
+#define MK_JOBS 140
+
+static void test_claim_heads_across_many_keys(void)
+{
+	struct store *s = fresh("many-keys");
+	int64_t id[MK_JOBS], t = 6000000000000LL;
+	int key_of[MK_JOBS], done[MK_JOBS] = { 0 }, running[MK_KEYS] = { 0 };
+	struct store_job *held[3] = { NULL, NULL, NULL };
+	char guid[32], key[32], err[HS_ERRBUF];
+	unsigned seed = 12345;
+	int finished = 0, failed_once = 0;
+
+	for (int i = 0; i < MK_JOBS; i++) {
+		seed = seed * 1103515245u + 12345u;
+		key_of[i] = (int)((seed >> 16) % MK_KEYS);
+		snprintf(guid, sizeof(guid), "g%d", i);
+		snprintf(key, sizeof(key), "acme/r%d@main", key_of[i]);
+		id[i] = add(s, guid, key);
+	}
+	while (finished < MK_JOBS) {
+		int slot = -1, expect = -1;
+
+		for (int h = 0; h < 3; h++)
+			if (!held[h])
+				slot = h;
+		if (slot >= 0) {
+			/* The model's answer: the lowest id that heads its key and
+			 * whose key has nothing running. */
+			int seen[MK_KEYS] = { 0 };
+
+			for (int i = 0; i < MK_JOBS && expect < 0; i++) {
+				if (done[i] || seen[key_of[i]])
+					continue;
+				seen[key_of[i]] = 1;
+				if (!running[key_of[i]])
+					expect = i;
+			}
+			held[slot] = claim(s, "w", t);
+			if (expect < 0) {
+				T_ASSERT(held[slot] == NULL);
+			} else {
+				T_ASSERT(held[slot] && held[slot]->id == id[expect]);
+				running[key_of[expect]] = 1;
+				continue;
+			}
+		}
+		/* Finish the oldest held job; the first one fails once with a
+		 * retry far ahead, which must block its key and nothing else. */
+		for (int h = 0; h < 3; h++) {
+			int i;
+
+			if (!held[h])
+				continue;
+			for (i = 0; id[i] != held[h]->id; i++)
+				;
+			if (!failed_once) {
+				failed_once = 1;
+				T_EQ_INT(store_job_fail(s, id[i], "w", t + 1000000, "later", err), HS_OK);
+				running[key_of[i]] = 1; /* blocked until the retry is due */
+				store_job_free(held[h]);
+				held[h] = NULL;
+				break;
+			}
+			T_EQ_INT(store_job_done(s, id[i], "w", 1, err), HS_OK);
+			done[i] = 1;
+			running[key_of[i]] = 0;
+			finished++;
+			store_job_free(held[h]);
+			held[h] = NULL;
+			break;
+		}
+		if (!held[0] && !held[1] && !held[2] && finished < MK_JOBS) {
+			/* Everything left is behind the retry: let it come due. */
+			int left = 0;
+
+			for (int i = 0; i < MK_JOBS; i++)
+				if (!done[i] && running[key_of[i]])
+					left++;
+			if (left && t < 6000000000000LL + 1000000) {
+				t += 1000000;
+				for (int k = 0; k < MK_KEYS; k++)
+					running[k] = 0;
+			}
+		}
+	}
+	T_ASSERT(failed_once);
+	T_ASSERT(claim(s, "w", t + 10000000) == NULL);
+	store_close(s);
+}
+
 static void test_expired_lease_is_reclaimed_and_old_owner_loses(void)
 {
 	struct store *s = fresh("lease");
@@ -399,6 +496,7 @@ const struct unit_test unit_tests[] = {
 	UNIT(test_migrate_is_idempotent_and_refuses_newer),
 	UNIT(test_duplicate_guid_conflicts_and_writes_nothing),
 	UNIT(test_one_key_in_order_other_keys_in_parallel),
+	UNIT(test_claim_heads_across_many_keys),
 	UNIT(test_expired_lease_is_reclaimed_and_old_owner_loses),
 	UNIT(test_fail_retry_dead_and_manual_retry),
 	UNIT(test_release_does_not_count_an_attempt),
