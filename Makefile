@@ -67,7 +67,7 @@ all: $(BUILD)/hedgesync
 
 # Keep intermediate objects: no "rm ..." after the test summary.
 .SECONDARY:
-.PHONY: all check check-run asan demo bench fuzz soak valgrind install clean deps unit e2e
+.PHONY: all check check-run asan demo bench fuzz soak valgrind install clean deps unit e2e FORCE
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
