@@ -1,6 +1,8 @@
 -- wrk script: POST one signed webhook body with a fresh X-GitHub-Delivery per
 -- request (hedgesync drops repeated ids, so each request must be new).
--- BODY_FILE, SIG and EVENT come from the environment.
+-- BODY_FILE, SIG and EVENT come from the environment, and RUN, a number
+-- distinct for every wrk run against one receiver: without it a measured run
+-- would repeat the ids of its warm-up, and measure duplicate handling.
 local body_file = os.getenv("BODY_FILE")
 local f = assert(io.open(body_file, "rb"))
 local body = f:read("*a")
@@ -9,10 +11,12 @@ local sig = os.getenv("SIG")
 local event = os.getenv("EVENT") or "push"
 local threads = {}
 local counter = 0
-local prefix = "00000000"
+-- a global, not a local: setup() sets it in each thread's own Lua state
+prefix = "00000000"
+local run = tonumber(os.getenv("RUN") or "0") % 65536
 
 function setup(thread)
-  thread:set("prefix", string.format("%08x", #threads + 1))
+  thread:set("prefix", string.format("%04x%04x", run, #threads + 1))
   table.insert(threads, thread)
 end
 
