@@ -252,7 +252,8 @@ int cfg_load(struct hs_config *cfg, const char *file, struct hs_buf *msg)
 			rc = HS_EINVAL;
 		/* the file's own settings after the credentials: they win */
 		creds.v = hs_realloc(creds.v, (creds.n + set.n + 1) * sizeof(*creds.v));
-		memcpy(creds.v + creds.n, set.v, set.n * sizeof(*set.v));
+		if (set.n) /* set.v is NULL when the file set nothing */
+			memcpy(creds.v + creds.n, set.v, set.n * sizeof(*set.v));
 		creds.n += set.n;
 		free(set.v);
 		set = creds;

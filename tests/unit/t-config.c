@@ -215,6 +215,13 @@ static void test_credentials_file_and_setup_mode(void)
 	T_EQ_STR(c.app_id, "78");
 	cfg_release(&c);
 	clear_env();
+	/* credentials and no configuration file at all (a restart after setup) */
+	setenv("HEDGESYNC_CREDENTIALS", creds, 1);
+	T_EQ_INT(cfg_load(&c, NULL, &msg), HS_OK);
+	T_EQ_STR(c.app_id, "77");
+	T_EQ_STR(c.webhook_secret, "from-creds");
+	cfg_release(&c);
+	clear_env();
 	/* default place: beside the database */
 	setenv("HEDGESYNC_DB", "/nonexistent/dir/h.db", 1);
 	T_EQ_INT(cfg_load(&c, NULL, &msg), HS_OK);
