@@ -74,11 +74,7 @@ static void *redeliver_main(void *arg)
 		struct timespec ts;
 		int asked = 0;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		hs_deadline_ms(&ts, CLOCK_REALTIME, wait_ms);
 		while (!rd->stopping && pthread_cond_timedwait(&rd->wake, &rd->lock, &ts) == 0)
 			;
 		if (rd->stopping)

@@ -335,13 +335,7 @@ int gh_auth_token(struct gh_auth *a, int64_t inst, gh_auth_mint_fn mint,
 				  (long long)inst);
 			return GH_ENET;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(left / 1000);
-		ts.tv_nsec += (long)(left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		hs_deadline_ms(&ts, CLOCK_MONOTONIC, left);
 		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 	}
 	t->minting = 1;

@@ -156,13 +156,7 @@ static void wait_for_work(struct notifier *nt, int64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	hs_deadline_ms(&ts, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&nt->mu);
 	while (!nt->kicked && !nt->stopping)
 		if (pthread_cond_timedwait(&nt->cv, &nt->mu, &ts))

@@ -171,10 +171,7 @@ static void *worker_main(void *arg)
 		if (!q->stopping && !q->pending_wakeups) {
 			struct timespec ts;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)IDLE_WAIT_MS * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
+			hs_deadline_ms(&ts, CLOCK_REALTIME, IDLE_WAIT_MS);
 			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
 		}
 		if (q->pending_wakeups)
@@ -216,10 +213,7 @@ static void *keeper_main(void *arg)
 			store_job_renew(st, id, q->w[i].owner, until);
 			pthread_mutex_lock(&q->lock);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)(q->opts.lease_ms / 3) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		hs_deadline_ms(&ts, CLOCK_REALTIME, q->opts.lease_ms / 3);
 		pthread_cond_timedwait(&q->keeper_wake, &q->lock, &ts);
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -280,11 +274,7 @@ int queue_stop(struct queue *q, int grace_ms)
 	q->stopping = 1;
 	pthread_cond_broadcast(&q->wake);
 	pthread_cond_broadcast(&q->keeper_wake);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += grace_ms / 1000;
-	ts.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
+	hs_deadline_ms(&ts, CLOCK_REALTIME, grace_ms);
 	for (;;) {
 		all_exited = 1;
 		for (int i = 0; i < q->n; i++)
