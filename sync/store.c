@@ -22,8 +22,6 @@ enum stmt_id {
 	ST_JOB_INSERT,
 	ST_JOB_PEEK,
 	ST_JOB_CLAIM,
-	ST_SYNC_NORMAL,
-	ST_SYNC_FULL,
 	ST_JOB_RENEW,
 	ST_JOB_DONE,
 	ST_JOB_FAIL,
@@ -78,9 +76,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" attempts = attempts + 1, started_ms = ?2"
 		" WHERE id = (" RUNNABLE_HEAD ")"
 		" RETURNING id, delivery_id, kind, ordering_key, payload, attempts, created_ms",
-	/* Job bookkeeping commits without its own fsync (see job_bookkeeping). */
-	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
-	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[ST_JOB_RENEW] =
 		"UPDATE jobs SET lease_until_ms = ?3 WHERE id = ?1 AND lease_owner = ?2"
 		" AND state = 'running'",
@@ -164,12 +159,7 @@ static int busy_wait(void *arg, int count)
 		s->busy_since_ms = now;
 	else if (now - s->busy_since_ms >= BUSY_TIMEOUT_MS)
 		return 0; /* SQLITE_BUSY to the caller */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += BUSY_POLL_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	hs_deadline_ms(&until, CLOCK_REALTIME, BUSY_POLL_MS);
 	pthread_mutex_lock(&writer_lock);
 	gen = writer_generation;
 	while (gen == writer_generation &&
@@ -659,12 +649,10 @@ out:
  */
 static void job_bookkeeping(struct store *s, int on)
 {
-	sqlite3_stmt *st = stmt(s, on ? ST_SYNC_NORMAL : ST_SYNC_FULL, NULL);
-
-	if (st) {
-		sqlite3_step(st);
-		sqlite3_reset(st);
-	}
+	/* Not a cached statement: sqlite applies "PRAGMA synchronous" while
+	 * compiling it, so a prepared one only works by being re-compiled on
+	 * each run; exec says what happens. */
+	exec(s, on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", NULL);
 }
 
 /* Is a job runnable at now_ms?  A read, without the write lock. */
@@ -688,7 +676,7 @@ static int job_runnable(struct store *s, int64_t now_ms, char *err)
 int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
 		    int64_t lease_ms, struct store_job **job, char *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct store_job *j = NULL;
 	int rc, step;
 
@@ -699,8 +687,8 @@ int store_job_claim(struct store *s, const char *owner, int64_t now_ms,
 	job_bookkeeping(s, 1);
 	rc = exec(s, "BEGIN IMMEDIATE", err);
 	if (rc) {
-		job_bookkeeping(s, 0);
-		return db_error(s, err, "begin");
+		rc = db_error(s, err, "begin");
+		goto rollback;
 	}
 	st = stmt(s, ST_JOB_CLAIM, err);
 	if (!st) {
